@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything ntk needs on Debian 12: build tools, libraries, the Fashion-MNIST data set
+# used by the README's main job, and the Python packages used by tests and benchmarks.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+PKGS="build-essential cmake ninja-build pkg-config libeigen3-dev libopenblas-dev liblapacke-dev libcli11-dev \
+libgtest-dev libbenchmark-dev nlohmann-json3-dev libsvm-dev libsleef-dev libstb-dev libjpeg-dev libpng-dev \
+dataset-fashion-mnist"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "[install-deps] apt-get install:$missing" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+if [ "${NTK_SKIP_PIP:-0}" != "1" ]; then
+  python3 -m pip install -q --disable-pip-version-check numpy scipy scikit-learn matplotlib pytest 2>&1 | grep -v "already satisfied" || true
+fi

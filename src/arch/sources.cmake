@@ -1,0 +1,1 @@
+list(APPEND NTK_SOURCES src/arch/parser.cpp src/arch/architecture.cpp)

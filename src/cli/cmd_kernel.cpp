@@ -1,0 +1,91 @@
+// ntk kernel / ntk empirical: the exact infinite-width kernel, and its Monte Carlo estimate from finite networks.
+#include "cli/command.h"
+#include "cli/common.h"
+#include "ntk/arch.h"
+#include "ntk/error.h"
+#include "ntk/network.h"
+
+namespace ntk::cli {
+namespace {
+
+struct KernelArgs {
+  std::string arch, x1, x2, get = "ntk", parameterization = "ntk", out;
+  ContextOptions ctx;
+};
+
+void add_common(CLI::App* cmd, KernelArgs& a) {
+  cmd->add_option("--arch", a.arch, "architecture, e.g. 'dense(w_std=1.5, b_std=0.2), relu, dense' "
+                                    "(docs/architecture.md)")->required();
+  cmd->add_option("--x1", a.x1, "inputs (N1, d) or (N1, H, W, C): .npy (float32/float64), .csv, IDX")->required();
+  cmd->add_option("--x2", a.x2, "second inputs (N2, ...); default: x1 (symmetric kernel)");
+  cmd->add_option("--get", a.get, "which kernel: ntk | nngp")->capture_default_str()->check(CLI::IsMember({"ntk", "nngp"}));
+  cmd->add_option("--parameterization", a.parameterization, "ntk | standard (neural-tangents' definitions)")
+      ->capture_default_str()->check(CLI::IsMember({"ntk", "standard"}));
+  cmd->add_option("--out", a.out, "output N1 x N2 kernel (.npy, written atomically)")->required();
+  a.ctx.add_to(cmd);
+}
+
+void register_kernel(CLI::App& app) {
+  auto a = std::make_shared<KernelArgs>();
+  CLI::App* cmd = app.add_subcommand("kernel", "exact infinite-width NTK or NNGP kernel");
+  cmd->footer("Example:\n  ntk kernel --arch 'repeat(3, conv(3), relu), gap, dense' --x1 images.npy --out K.npy\n"
+              "  ntk kernel --arch 'dense, relu, dense' --x1 train.csv --x2 test.csv --get nngp --out K.npy");
+  add_common(cmd, *a);
+  cmd->callback([a]() {
+    check_output_path(a->out);
+    Architecture arch = Architecture::parse(a->arch);
+    KernelOptions opt;
+    opt.parameterization = parse_parameterization(a->parameterization);
+    opt.nngp = a->get == "nngp";
+    opt.ntk = a->get == "ntk";
+    opt.ctx = a->ctx.make();
+    Tensor x1 = load_inputs(a->x1);
+    Tensor x2;
+    if (!a->x2.empty()) x2 = load_inputs(a->x2);
+    Kernels k = compute_kernels(arch, x1, a->x2.empty() ? nullptr : &x2, opt);
+    save_matrix_npy(a->out, opt.ntk ? k.ntk : k.nngp, opt.ctx.dtype);
+  });
+}
+
+struct EmpiricalArgs : KernelArgs {
+  int64_t width = 512;
+  uint64_t seed = 0;
+  int samples = 1;
+};
+
+void register_empirical(CLI::App& app) {
+  auto a = std::make_shared<EmpiricalArgs>();
+  CLI::App* cmd = app.add_subcommand("empirical", "empirical NTK / NNGP of finite networks (Monte Carlo mean)");
+  cmd->footer("Example:\n  ntk empirical --arch 'dense, relu, dense' --x1 x.npy --width 1024 --samples 100 "
+              "--out K.npy\n"
+              "The NTK is <df(x)/dθ, df(x')/dθ> of each network, the NNGP f(x) f(x'); both are averaged over\n"
+              "--samples networks drawn with seeds seed, seed+1, ...");
+  add_common(cmd, *a);
+  cmd->add_option("--width", a->width, "width of every hidden dense/conv layer without an explicit width=")
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "seed of the first network")->capture_default_str();
+  cmd->add_option("--samples", a->samples, "number of networks to average")->capture_default_str();
+  cmd->callback([a]() {
+    check_output_path(a->out);
+    NTK_THROW_IF_NOT(a->width >= 1, "--width must be >= 1, got %lld", (long long)a->width);
+    NTK_THROW_IF_NOT(a->samples >= 1, "--samples must be >= 1, got %d", a->samples);
+    Architecture::parse(a->arch, ParseOptions{a->width});  // report spec errors before loading data
+    Context ctx = a->ctx.make(a->seed);
+    Tensor x1 = load_inputs(a->x1);
+    Tensor x2;
+    if (!a->x2.empty()) x2 = load_inputs(a->x2);
+    if (!a->x2.empty())
+      NTK_THROW_IF_NOT(x1.row_size() == x2.row_size() && x1.rank() == x2.rank(),
+                       "x1 and x2 have different example shapes: x1 %s, x2 %s", x1.shape_string().c_str(),
+                       x2.shape_string().c_str());
+    MonteCarloKernels k = monte_carlo_kernels(a->arch, a->width, x1, a->x2.empty() ? nullptr : &x2, a->samples,
+                                              a->seed, parse_parameterization(a->parameterization), ctx);
+    save_matrix_npy(a->out, a->get == "ntk" ? k.ntk : k.nngp, ctx.dtype);
+  });
+}
+
+NTK_REGISTER_COMMAND(10, register_kernel);
+NTK_REGISTER_COMMAND(20, register_empirical);
+
+}  // namespace
+}  // namespace ntk::cli

@@ -1,0 +1,61 @@
+#include "cli/common.h"
+
+#include <sys/stat.h>
+
+#include <vector>
+
+#include "cli/command.h"
+#include "ntk/error.h"
+#include "ntk/io.h"
+
+namespace ntk::cli {
+
+void ContextOptions::add_to(CLI::App* cmd, bool with_dtype) {
+  cmd->add_option("--threads", threads, "worker threads (0 = all cores); results do not depend on it")
+      ->capture_default_str();
+  if (with_dtype)
+    cmd->add_option("--dtype", dtype, "compute precision: float64 | float32")->capture_default_str();
+  cmd->add_option("--device", device, "cpu | cuda (cuda needs a build with -DNTK_ENABLE_CUDA=ON)")
+      ->capture_default_str();
+  cmd->add_flag("--quiet,-q", quiet, "no progress bar (it is drawn only when stderr is a terminal anyway)");
+}
+
+Context ContextOptions::make(uint64_t seed) const {
+  Context ctx;
+  NTK_THROW_IF_NOT(threads >= 0, "--threads must be >= 0, got %d", threads);
+  ctx.threads = threads;
+  ctx.dtype = parse_dtype(dtype);
+  ctx.device = parse_device(device);
+  ctx.seed = seed;
+  ctx.progress = !quiet && stderr_is_terminal();
+  return ctx;
+}
+
+Tensor load_inputs(const std::string& path) {
+  Tensor x = io::load_array(path);
+  io::check_input_array(x, path);
+  io::check_finite(x, path);
+  return x;
+}
+
+void save_matrix_npy(const std::string& path, const Matrix& m, DType dtype) {
+  std::vector<int64_t> shape = {m.rows(), m.cols()};
+  if (dtype == DType::kFloat32) {
+    std::vector<float> f(m.data(), m.data() + m.size());
+    io::save_npy(path, f.data(), shape);
+  } else {
+    io::save_npy(path, m.data(), shape);
+  }
+}
+
+void check_output_path(const std::string& path) {
+  NTK_THROW_IF_NOT(!path.empty(), "no output path given (--out)");
+  std::string dir = ".";
+  auto slash = path.find_last_of('/');
+  if (slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
+  struct stat st {};
+  NTK_THROW_IF_NOT(stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "%s: output directory '%s' does not exist",
+                   path.c_str(), dir.c_str());
+}
+
+}  // namespace ntk::cli

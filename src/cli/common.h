@@ -1,0 +1,32 @@
+// Options and helpers shared by the CLI subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "ntk/context.h"
+#include "ntk/kernel.h"
+#include "ntk/tensor.h"
+
+namespace ntk::cli {
+
+// --threads, --dtype, --device, --seed, --quiet on a subcommand, filled into a Context.
+struct ContextOptions {
+  int threads = 0;
+  std::string dtype = "float64";
+  std::string device = "cpu";
+  bool quiet = false;
+  void add_to(CLI::App* cmd, bool with_dtype = true);
+  Context make(uint64_t seed = 0) const;  // validates dtype/device names
+};
+
+// Loads an input array (.npy, CSV, IDX, ...) and checks it is (N, d) or (N, H, W, C) and finite.
+Tensor load_inputs(const std::string& path);
+
+// Writes a matrix as .npy in the given dtype, atomically (temporary name, then rename).
+void save_matrix_npy(const std::string& path, const Matrix& m, DType dtype);
+
+// Rejects an output path whose directory does not exist before any work is done.
+void check_output_path(const std::string& path);
+
+}  // namespace ntk::cli

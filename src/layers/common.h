@@ -1,0 +1,53 @@
+// Pieces shared by the layer implementations: the affine-layer arguments, padding arithmetic, random draws.
+#pragma once
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ntk/arch.h"
+#include "ntk/error.h"
+#include "ntk/layer.h"
+
+namespace ntk::layers {
+
+// Arguments shared by dense and conv.
+struct AffineArgs {
+  int64_t width = 0;
+  double w_std = 1.0;
+  double b_std = 0.0;  // 0: no bias parameter
+  bool trainable = true;
+  static AffineArgs from(const LayerArgs& args);
+  std::string describe() const;  // "width=.., w_std=.., b_std=.., trainable=.."
+  bool has_bias() const { return b_std != 0.0; }
+};
+std::vector<ArgSpec> affine_arg_specs(const std::string& default_width);
+
+enum class Padding { kSame, kValid, kCircular };
+Padding parse_padding(const std::string& s);
+const char* padding_name(Padding p);
+
+// Output length and low-side padding of a window of size k, stride s over n positions (JAX / neural-tangents
+// conventions: SAME pads (out-1)*s + k - n in total, the smaller half before; CIRCULAR wraps with the same layout).
+struct Window1d {
+  int64_t out = 0;
+  int64_t pad_lo = 0;
+};
+Window1d window_1d(int64_t n, int64_t k, int64_t s, Padding p);
+
+// Index of input position for output o and filter tap t, or -1 when it falls into zero padding.
+inline int64_t window_index(int64_t o, int64_t t, int64_t s, int64_t pad_lo, int64_t n, Padding p) {
+  int64_t i = o * s + t - pad_lo;
+  if (i >= 0 && i < n) return i;
+  if (p == Padding::kCircular) return ((i % n) + n) % n;
+  return -1;
+}
+
+// Fills m with i.i.d. N(0, std^2).
+void fill_normal(Eigen::MatrixXd& m, double stddev, std::mt19937_64& rng);
+
+// Format a double compactly and exactly enough to re-parse ("1.5", "0.1", "1e-05").
+std::string fmt_number(double v);
+
+}  // namespace ntk::layers

@@ -1,0 +1,271 @@
+// conv(k, stride, pad): 2-D convolution with a k x k filter over images (N, H, W, C), weights HWIO.
+//   NTK parameterization:      y = (w_std / sqrt(k*k*C_in)) conv(x, W) + b_std b,   W, b ~ N(0, 1)
+//   standard parameterization: y = conv(x, W) + b,   W ~ N(0, w_std^2 / (k*k*C_in)),  b ~ N(0, b_std^2)
+// Kernel (Arora et al. 2019; neural-tangents' Conv): for output positions p, q of the two images
+//   Σ'(p, q) = w_std² / k² · Σ_δ Σ(s p + δ, s q + δ) + b_std²   (zero padding counts as 0; circular wraps)
+//   Θ'(p, q) = [own term] + w_std² / k² · Σ_δ Θ(s p + δ, s q + δ)
+// The same offset δ for both images: the map preserves q - p, which the fast engine exploits.
+#include <algorithm>
+
+#include "layers/common.h"
+#include "layers/eigen_views.h"
+#include "layers/registry_internal.h"
+
+namespace ntk::layers {
+namespace {
+
+class Conv final : public Layer {
+ public:
+  Conv(AffineArgs a, int64_t k, int64_t stride, Padding pad) : a_(a), k_(k), stride_(stride), pad_(pad) {}
+  std::string name() const override { return "conv"; }
+  std::string describe() const override {
+    return "conv(" + std::to_string(k_) + ", stride=" + std::to_string(stride_) + ", pad=" + padding_name(pad_) +
+           ", " + a_.describe() + ")";
+  }
+
+  ExampleShape output_shape(const ExampleShape& in) const override {
+    NTK_THROW_IF_NOT(in.spatial, "conv(%lld) needs images (N, H, W, C); its input is a vector %s (flatten or gap "
+                     "earlier, or give (N, H, W, C) inputs)", (long long)k_, in.to_string().c_str());
+    Window1d wh = window_1d(in.height, k_, stride_, pad_), ww = window_1d(in.width, k_, stride_, pad_);
+    NTK_THROW_IF_NOT(wh.out > 0 && ww.out > 0, "%s: image of %lldx%lld is too small for a %lldx%lld filter with "
+                     "pad=valid", describe().c_str(), (long long)in.height, (long long)in.width, (long long)k_,
+                     (long long)k_);
+    ExampleShape out = in;
+    out.height = wh.out;
+    out.width = ww.out;
+    out.channels = a_.width;
+    return out;
+  }
+
+  template <typename T>
+  void kernel_impl(PairState<T>& s, const SelfVariances<T>&, const ExampleShape& in, const KernelConfig& cfg) const {
+    const Window1d h1 = window_1d(s.h1, k_, stride_, pad_), w1 = window_1d(s.w1, k_, stride_, pad_);
+    const Window1d h2 = window_1d(s.h2, k_, stride_, pad_), w2 = window_1d(s.w2, k_, stride_, pad_);
+    const bool with_ntk = !s.ntk.empty();
+    std::vector<T> nngp_sum, ntk_sum;
+    if (s.diagonal) {
+      nngp_sum.assign(h1.out * w1.out, T(0));
+      if (with_ntk) ntk_sum.assign(nngp_sum.size(), T(0));
+      for (int64_t i = 0; i < h1.out; ++i)
+        for (int64_t j = 0; j < w1.out; ++j) {
+          T a = 0, b = 0;
+          for (int64_t dy = 0; dy < k_; ++dy) {
+            int64_t r = window_index(i, dy, stride_, h1.pad_lo, s.h1, pad_);
+            if (r < 0) continue;
+            for (int64_t dx = 0; dx < k_; ++dx) {
+              int64_t c = window_index(j, dx, stride_, w1.pad_lo, s.w1, pad_);
+              if (c < 0) continue;
+              a += s.nngp[r * s.w1 + c];
+              if (with_ntk) b += s.ntk[r * s.w1 + c];
+            }
+          }
+          nngp_sum[i * w1.out + j] = a;
+          if (with_ntk) ntk_sum[i * w1.out + j] = b;
+        }
+    } else {
+      const int64_t q_out = h2.out * w2.out, p2 = s.p2();
+      nngp_sum.assign(h1.out * w1.out * q_out, T(0));
+      if (with_ntk) ntk_sum.assign(nngp_sum.size(), T(0));
+      for (int64_t i1 = 0; i1 < h1.out; ++i1)
+        for (int64_t j1 = 0; j1 < w1.out; ++j1)
+          for (int64_t i2 = 0; i2 < h2.out; ++i2)
+            for (int64_t j2 = 0; j2 < w2.out; ++j2) {
+              T a = 0, b = 0;
+              for (int64_t dy = 0; dy < k_; ++dy) {
+                int64_t r1 = window_index(i1, dy, stride_, h1.pad_lo, s.h1, pad_);
+                int64_t r2 = window_index(i2, dy, stride_, h2.pad_lo, s.h2, pad_);
+                if (r1 < 0 || r2 < 0) continue;
+                for (int64_t dx = 0; dx < k_; ++dx) {
+                  int64_t c1 = window_index(j1, dx, stride_, w1.pad_lo, s.w1, pad_);
+                  int64_t c2 = window_index(j2, dx, stride_, w2.pad_lo, s.w2, pad_);
+                  if (c1 < 0 || c2 < 0) continue;
+                  const int64_t idx = (r1 * s.w1 + c1) * p2 + r2 * s.w2 + c2;
+                  a += s.nngp[idx];
+                  if (with_ntk) b += s.ntk[idx];
+                }
+              }
+              const int64_t o = (i1 * w1.out + j1) * q_out + i2 * w2.out + j2;
+              nngp_sum[o] = a;
+              if (with_ntk) ntk_sum[o] = b;
+            }
+    }
+    const T inv_k2 = T(1) / static_cast<T>(k_ * k_);
+    const T w_var = static_cast<T>(a_.w_std * a_.w_std), b_var = static_cast<T>(a_.b_std * a_.b_std);
+    const bool ntk_param = cfg.parameterization == Parameterization::kNtk;
+    const T fan_in = static_cast<T>(k_ * k_ * in.channels);
+    const T bias_term = a_.has_bias() ? T(1) : T(0);
+    for (size_t i = 0; i < nngp_sum.size(); ++i) {
+      const T mean_in = nngp_sum[i] * inv_k2;
+      const T sigma = w_var * mean_in + b_var;
+      nngp_sum[i] = sigma;
+      if (with_ntk) {
+        T own = 0;
+        if (a_.trainable) own = ntk_param ? sigma : fan_in * mean_in + bias_term;
+        ntk_sum[i] = own + w_var * ntk_sum[i] * inv_k2;
+      }
+    }
+    s.nngp.swap(nngp_sum);
+    if (with_ntk) s.ntk.swap(ntk_sum);
+    s.h1 = h1.out;
+    s.w1 = w1.out;
+    s.h2 = h2.out;
+    s.w2 = w2.out;
+    s.gaussian = true;
+  }
+  NTK_LAYER_KERNEL_DISPATCH
+
+  bool has_params() const override { return true; }
+  bool trainable() const override { return a_.trainable; }
+
+  int64_t fan_in(const ExampleShape& in) const { return k_ * k_ * in.channels; }
+  double w_scale(const ExampleShape& in, Parameterization p) const {
+    return p == Parameterization::kNtk ? a_.w_std / std::sqrt(static_cast<double>(fan_in(in))) : 1.0;
+  }
+  double b_scale(Parameterization p) const { return p == Parameterization::kNtk ? a_.b_std : 1.0; }
+
+  LayerParams init_params(const ExampleShape& in, Parameterization p, std::mt19937_64& rng) const override {
+    LayerParams params;
+    Eigen::MatrixXd w(fan_in(in), a_.width);  // rows ordered (dy, dx, c): HWIO
+    const bool ntk_param = p == Parameterization::kNtk;
+    fill_normal(w, ntk_param ? 1.0 : a_.w_std / std::sqrt(static_cast<double>(fan_in(in))), rng);
+    params.tensors.push_back(std::move(w));
+    if (a_.has_bias()) {
+      Eigen::MatrixXd b(1, a_.width);
+      fill_normal(b, ntk_param ? 1.0 : a_.b_std, rng);
+      params.tensors.push_back(std::move(b));
+    }
+    return params;
+  }
+
+  // Patches of one example: (P_out, k*k*C_in), zero rows for padding taps.
+  RowMat im2col(const double* x, const ExampleShape& in) const {
+    const Window1d wh = window_1d(in.height, k_, stride_, pad_), ww = window_1d(in.width, k_, stride_, pad_);
+    const int64_t c = in.channels;
+    RowMat patches = RowMat::Zero(wh.out * ww.out, fan_in(in));
+    for (int64_t i = 0; i < wh.out; ++i)
+      for (int64_t j = 0; j < ww.out; ++j) {
+        double* row = patches.row(i * ww.out + j).data();
+        for (int64_t dy = 0; dy < k_; ++dy) {
+          int64_t r = window_index(i, dy, stride_, wh.pad_lo, in.height, pad_);
+          if (r < 0) continue;
+          for (int64_t dx = 0; dx < k_; ++dx) {
+            int64_t col = window_index(j, dx, stride_, ww.pad_lo, in.width, pad_);
+            if (col < 0) continue;
+            std::copy(x + (r * in.width + col) * c, x + (r * in.width + col + 1) * c, row + (dy * k_ + dx) * c);
+          }
+        }
+      }
+    return patches;
+  }
+
+  void col2im_add(const RowMat& patches, double* x, const ExampleShape& in) const {
+    const Window1d wh = window_1d(in.height, k_, stride_, pad_), ww = window_1d(in.width, k_, stride_, pad_);
+    const int64_t c = in.channels;
+    for (int64_t i = 0; i < wh.out; ++i)
+      for (int64_t j = 0; j < ww.out; ++j) {
+        const double* row = patches.row(i * ww.out + j).data();
+        for (int64_t dy = 0; dy < k_; ++dy) {
+          int64_t r = window_index(i, dy, stride_, wh.pad_lo, in.height, pad_);
+          if (r < 0) continue;
+          for (int64_t dx = 0; dx < k_; ++dx) {
+            int64_t col = window_index(j, dx, stride_, ww.pad_lo, in.width, pad_);
+            if (col < 0) continue;
+            double* dst = x + (r * in.width + col) * c;
+            const double* src = row + (dy * k_ + dx) * c;
+            for (int64_t ch = 0; ch < c; ++ch) dst[ch] += src[ch];
+          }
+        }
+      }
+  }
+
+  Tensor forward(const Tensor& x, const LayerParams& params, const ExampleShape& in,
+                 Parameterization p) const override {
+    const ExampleShape out = output_shape(in);
+    Tensor y(batch_shape(x.rows(), out));
+    const double ws = w_scale(in, p), bs = b_scale(p);
+    for (int64_t n = 0; n < x.rows(); ++n) {
+      RowMat patches = im2col(x.row(n), in);
+      RowMap yn(y.row(n), out.positions(), out.channels);
+      yn.noalias() = ws * (patches * params.tensors[0]);
+      if (a_.has_bias()) yn.rowwise() += bs * params.tensors[1].row(0);
+    }
+    return y;
+  }
+
+  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams& params,
+                  const ExampleShape& in, Parameterization p, LayerParams* grads) const override {
+    const ExampleShape out = output_shape(in);
+    const double ws = w_scale(in, p), bs = b_scale(p);
+    Tensor grad_x(x.shape);
+    for (int64_t n = 0; n < x.rows(); ++n) {
+      RowMat patches = im2col(x.row(n), in);
+      ConstRowMap gn(grad_y.row(n), out.positions(), out.channels);
+      RowMat grad_patches = ws * (gn * params.tensors[0].transpose());
+      col2im_add(grad_patches, grad_x.row(n), in);
+      if (grads != nullptr) {
+        grads->tensors[0].noalias() += ws * (patches.transpose() * gn);
+        if (a_.has_bias()) grads->tensors[1].row(0) += bs * gn.colwise().sum();
+      }
+    }
+    return grad_x;
+  }
+
+  void add_empirical_ntk(const Tensor& x1, const Tensor& d1, const Tensor& x2, const Tensor& d2,
+                         const LayerParams& params, const ExampleShape& in, Parameterization p,
+                         Matrix& ntk) const override {
+    if (!a_.trainable) return;
+    const ExampleShape out = output_shape(in);
+    const double ws = w_scale(in, p), bs = b_scale(p);
+    const int64_t per_example = fan_in(in) * a_.width;
+    // Per-example gradients of this layer, in row blocks that keep each block under ~128 MiB.
+    const int64_t block = std::max<int64_t>(1, (int64_t{16} << 20) / std::max<int64_t>(per_example, 1));
+    auto grads_of = [&](const Tensor& x, const Tensor& d, int64_t begin, int64_t end, RowMat& gw, RowMat& gb) {
+      gw.resize(end - begin, per_example);
+      gb.resize(end - begin, a_.width);
+      for (int64_t i = begin; i < end; ++i) {
+        RowMat patches = im2col(x.row(i), in);
+        ConstRowMap di(d.row(i), out.positions(), a_.width);
+        RowMat g = ws * (patches.transpose() * di);
+        gw.row(i - begin) = Eigen::Map<const Eigen::RowVectorXd>(g.data(), g.size());
+        gb.row(i - begin) = bs * di.colwise().sum();
+      }
+    };
+    RowMat gw1, gb1, gw2, gb2;
+    for (int64_t a0 = 0; a0 < x1.rows(); a0 += block) {
+      const int64_t a1 = std::min(x1.rows(), a0 + block);
+      grads_of(x1, d1, a0, a1, gw1, gb1);
+      for (int64_t b0 = 0; b0 < x2.rows(); b0 += block) {
+        const int64_t b1 = std::min(x2.rows(), b0 + block);
+        grads_of(x2, d2, b0, b1, gw2, gb2);
+        auto blk = ntk.block(a0, b0, a1 - a0, b1 - b0);
+        blk.noalias() += gw1 * gw2.transpose();
+        if (a_.has_bias()) blk.noalias() += gb1 * gb2.transpose();
+      }
+    }
+  }
+
+ private:
+  AffineArgs a_;
+  int64_t k_, stride_;
+  Padding pad_;
+};
+
+}  // namespace
+
+void register_conv(LayerRegistry& r) {
+  using T = ArgSpec::Type;
+  std::vector<ArgSpec> args = {
+      {"k", T::kInteger, "", {}, "filter size (k x k)"},
+      {"stride", T::kInteger, "1", {}, "stride"},
+      {"pad", T::kChoice, "same", {"same", "valid", "circular"}, "padding"},
+  };
+  for (auto& a : affine_arg_specs("256")) args.push_back(a);
+  r.add({"conv", "layer", args,
+         [](const LayerArgs& args) {
+           return std::make_shared<Conv>(AffineArgs::from(args), args.integer_at_least("k", 1),
+                                         args.integer_at_least("stride", 1), parse_padding(args.choice("pad")));
+         },
+         "2-D convolution over images (N, H, W, C) with a k x k filter"});
+}
+
+}  // namespace ntk::layers

@@ -1,0 +1,139 @@
+// dense: a fully-connected layer over the channel axis (per position for images).
+//   NTK parameterization:      y = (w_std / sqrt(n_in)) x W + b_std b,   W, b ~ N(0, 1)
+//   standard parameterization: y = x W + b,   W ~ N(0, w_std^2 / n_in),  b ~ N(0, b_std^2)
+// Kernel (neural-tangents' Dense): Σ' = w_std² Σ + b_std²;
+//   NTK param:      Θ' = Σ' + w_std² Θ            (the first term is this layer's parameters)
+//   standard param: Θ' = n_in Σ + [bias] + w_std² Θ
+// trainable=false drops this layer's parameter term from Θ'.
+#include "layers/common.h"
+#include "layers/eigen_views.h"
+#include "layers/registry_internal.h"
+
+namespace ntk::layers {
+namespace {
+
+class Dense final : public Layer {
+ public:
+  explicit Dense(AffineArgs a) : a_(a) {}
+  std::string name() const override { return "dense"; }
+  std::string describe() const override { return "dense(" + a_.describe() + ")"; }
+
+  ExampleShape output_shape(const ExampleShape& in) const override {
+    ExampleShape out = in;
+    out.channels = a_.width;
+    return out;
+  }
+
+  template <typename T>
+  void kernel_impl(PairState<T>& s, const SelfVariances<T>&, const ExampleShape& in, const KernelConfig& cfg) const {
+    const T w2 = static_cast<T>(a_.w_std * a_.w_std), b2 = static_cast<T>(a_.b_std * a_.b_std);
+    const bool ntk_param = cfg.parameterization == Parameterization::kNtk;
+    const T n_in = static_cast<T>(in.channels);
+    const T bias_term = a_.has_bias() ? T(1) : T(0);
+    for (size_t i = 0; i < s.nngp.size(); ++i) {
+      const T sigma_in = s.nngp[i];
+      const T sigma = w2 * sigma_in + b2;
+      s.nngp[i] = sigma;
+      if (!s.ntk.empty()) {
+        T own = 0;
+        if (a_.trainable) own = ntk_param ? sigma : n_in * sigma_in + bias_term;
+        s.ntk[i] = own + w2 * s.ntk[i];
+      }
+    }
+    s.gaussian = true;
+  }
+  NTK_LAYER_KERNEL_DISPATCH
+
+  bool has_params() const override { return true; }
+  bool trainable() const override { return a_.trainable; }
+
+  LayerParams init_params(const ExampleShape& in, Parameterization p, std::mt19937_64& rng) const override {
+    LayerParams params;
+    Eigen::MatrixXd w(in.channels, a_.width);
+    const bool ntk_param = p == Parameterization::kNtk;
+    fill_normal(w, ntk_param ? 1.0 : a_.w_std / std::sqrt(static_cast<double>(in.channels)), rng);
+    params.tensors.push_back(std::move(w));
+    if (a_.has_bias()) {
+      Eigen::MatrixXd b(1, a_.width);
+      fill_normal(b, ntk_param ? 1.0 : a_.b_std, rng);
+      params.tensors.push_back(std::move(b));
+    }
+    return params;
+  }
+
+  // Multipliers applied to the stored W and b in the forward pass.
+  double w_scale(const ExampleShape& in, Parameterization p) const {
+    return p == Parameterization::kNtk ? a_.w_std / std::sqrt(static_cast<double>(in.channels)) : 1.0;
+  }
+  double b_scale(Parameterization p) const { return p == Parameterization::kNtk ? a_.b_std : 1.0; }
+
+  Tensor forward(const Tensor& x, const LayerParams& params, const ExampleShape& in,
+                 Parameterization p) const override {
+    Tensor y(batch_shape(x.rows(), output_shape(in)));
+    auto X = as_rows(x, in.channels);
+    auto Y = as_rows(y, a_.width);
+    Y.noalias() = w_scale(in, p) * (X * params.tensors[0]);
+    if (a_.has_bias()) Y.rowwise() += b_scale(p) * params.tensors[1].row(0);
+    return y;
+  }
+
+  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams& params,
+                  const ExampleShape& in, Parameterization p, LayerParams* grads) const override {
+    const double ws = w_scale(in, p);
+    auto X = as_rows(x, in.channels);
+    auto G = as_rows(grad_y, a_.width);
+    Tensor grad_x(x.shape);
+    as_rows(grad_x, in.channels).noalias() = ws * (G * params.tensors[0].transpose());
+    if (grads != nullptr) {
+      grads->tensors[0].noalias() += ws * (X.transpose() * G);
+      if (a_.has_bias()) grads->tensors[1].row(0) += b_scale(p) * G.colwise().sum();
+    }
+    return grad_x;
+  }
+
+  void add_empirical_ntk(const Tensor& x1, const Tensor& d1, const Tensor& x2, const Tensor& d2,
+                         const LayerParams& params, const ExampleShape& in, Parameterization p,
+                         Matrix& ntk) const override {
+    if (!a_.trainable) return;
+    const double ws = w_scale(in, p), bs = b_scale(p);
+    const int64_t n1 = x1.rows(), n2 = x2.rows(), pos = in.positions();
+    if (!in.spatial) {
+      // <x1 ⊗ d1, x2 ⊗ d2> = (x1 . x2)(d1 . d2): no per-example gradient is formed.
+      RowMat dd = as_rows(d1, a_.width) * as_rows(d2, a_.width).transpose();
+      RowMat xx = (ws * ws) * (as_rows(x1, in.channels) * as_rows(x2, in.channels).transpose());
+      if (a_.has_bias()) xx.array() += bs * bs;
+      ntk.array() += dd.array() * xx.array();
+      return;
+    }
+    // Per position: dW = sum_p x_p ⊗ d_p; per-example gradients of this layer only.
+    auto grads_of = [&](const Tensor& x, const Tensor& d, int64_t n, RowMat& gw, RowMat& gb) {
+      gw.resize(n, in.channels * a_.width);
+      gb.resize(n, a_.width);
+      for (int64_t i = 0; i < n; ++i) {
+        ConstRowMap xi(x.row(i), pos, in.channels);
+        ConstRowMap di(d.row(i), pos, a_.width);
+        RowMat g = ws * (xi.transpose() * di);
+        gw.row(i) = Eigen::Map<const Eigen::RowVectorXd>(g.data(), g.size());
+        gb.row(i) = bs * di.colwise().sum();
+      }
+    };
+    RowMat gw1, gb1, gw2, gb2;
+    grads_of(x1, d1, n1, gw1, gb1);
+    grads_of(x2, d2, n2, gw2, gb2);
+    ntk.noalias() += gw1 * gw2.transpose();
+    if (a_.has_bias()) ntk.noalias() += gb1 * gb2.transpose();
+  }
+
+ private:
+  AffineArgs a_;
+};
+
+}  // namespace
+
+void register_dense(LayerRegistry& r) {
+  r.add({"dense", "layer", affine_arg_specs("512"),
+         [](const LayerArgs& args) { return std::make_shared<Dense>(AffineArgs::from(args)); },
+         "fully-connected layer over the channel axis; the last dense is the readout (width 1 unless given)"});
+}
+
+}  // namespace ntk::layers

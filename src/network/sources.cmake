@@ -1,0 +1,1 @@
+list(APPEND NTK_SOURCES src/network/network.cpp)

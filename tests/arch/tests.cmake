@@ -1,0 +1,1 @@
+list(APPEND NTK_TEST_SOURCES tests/arch/test_arch.cpp)
