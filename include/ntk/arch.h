@@ -25,7 +25,8 @@ struct ArchArg {
   std::string text;
   bool is_number = false;
   double number = 0.0;
-  int column = 0;             // 1-based column of the argument's value in the spec
+  int column = 0;             // 1-based column where the argument starts (its key, if any)
+  int value_column = 0;       // 1-based column of its value
   std::shared_ptr<struct ArchNode> node;  // set when the argument is a nested item (repeat/residual bodies)
 };
 

@@ -63,8 +63,11 @@ struct MonteCarloKernels {
   Matrix ntk;   // mean over draws of the empirical NTK
 };
 // Monte Carlo NNGP and NTK over `samples` networks of the given width (seeds seed, seed + 1, ...).
+// The NNGP estimate of one network has O(1) relative variance per output whatever the width (it is one draw of
+// the readout); a readout with many outputs (e.g. dense(width=256)) averages them. The NTK estimate converges
+// with the width. compute_ntk=false skips the backward passes.
 MonteCarloKernels monte_carlo_kernels(const std::string& spec, int64_t width, const Tensor& x1, const Tensor* x2,
                                       int samples, uint64_t seed, Parameterization parameterization,
-                                      const Context& ctx);
+                                      const Context& ctx, bool compute_ntk = true);
 
 }  // namespace ntk

@@ -168,26 +168,26 @@ LayerArgs bind_args(const ArchNode& node, const LayerInfo& info) {
     switch (spec->type) {
       case ArgSpec::Type::kNumber:
         NTK_THROW_IF_NOT(a.is_number && std::isfinite(a.number), "arch: column %d: %s: %s must be a number, got '%s'",
-                         a.column, info.name.c_str(), spec->name.c_str(), v.c_str());
+                         a.value_column, info.name.c_str(), spec->name.c_str(), v.c_str());
         break;
       case ArgSpec::Type::kInteger:
         NTK_THROW_IF_NOT(a.is_number && is_integer_text(a.number),
-                         "arch: column %d: %s: %s must be an integer, got '%s'", a.column, info.name.c_str(),
+                         "arch: column %d: %s: %s must be an integer, got '%s'", a.value_column, info.name.c_str(),
                          spec->name.c_str(), v.c_str());
         break;
       case ArgSpec::Type::kBool:
         NTK_THROW_IF_NOT(v == "true" || v == "false" || v == "1" || v == "0",
-                         "arch: column %d: %s: %s must be true or false, got '%s'", a.column, info.name.c_str(),
+                         "arch: column %d: %s: %s must be true or false, got '%s'", a.value_column, info.name.c_str(),
                          spec->name.c_str(), v.c_str());
         break;
       case ArgSpec::Type::kChoice:
         NTK_THROW_IF_NOT(std::find(spec->choices.begin(), spec->choices.end(), v) != spec->choices.end(),
-                         "arch: column %d: %s: %s must be one of %s, got '%s'", a.column, info.name.c_str(),
+                         "arch: column %d: %s: %s must be one of %s, got '%s'", a.value_column, info.name.c_str(),
                          spec->name.c_str(), join(spec->choices).c_str(), v.c_str());
         break;
     }
     args.values[spec->name] = v;
-    args.columns[spec->name] = a.column;
+    args.columns[spec->name] = a.value_column;
   }
   for (const auto& s : info.args) {
     if (args.values.count(s.name)) continue;

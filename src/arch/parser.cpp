@@ -92,15 +92,17 @@ class SyntaxParser {
         ++pos_;
         arg.key = name;
         skip_space();
-        arg.column = column();
+        arg.value_column = column();
         parse_value(arg);
         return arg;
       }
       pos_ = save;
+      arg.value_column = arg.column;
       arg.node = parse_item();
       arg.text = arg.node->name;
       return arg;
     }
+    arg.value_column = arg.column;
     parse_value(arg);
     return arg;
   }

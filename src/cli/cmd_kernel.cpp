@@ -59,7 +59,9 @@ void register_empirical(CLI::App& app) {
   cmd->footer("Example:\n  ntk empirical --arch 'dense, relu, dense' --x1 x.npy --width 1024 --samples 100 "
               "--out K.npy\n"
               "The NTK is <df(x)/dθ, df(x')/dθ> of each network, the NNGP f(x) f(x'); both are averaged over\n"
-              "--samples networks drawn with seeds seed, seed+1, ...");
+              "--samples networks drawn with seeds seed, seed+1, ... and over the readout's outputs. The NNGP\n"
+              "estimate converges with samples x readout outputs, not with the width: for it use a wide readout,\n"
+              "e.g. --arch 'dense, relu, dense(width=256)'.");
   add_common(cmd, *a);
   cmd->add_option("--width", a->width, "width of every hidden dense/conv layer without an explicit width=")
       ->capture_default_str();
@@ -79,7 +81,8 @@ void register_empirical(CLI::App& app) {
                        "x1 and x2 have different example shapes: x1 %s, x2 %s", x1.shape_string().c_str(),
                        x2.shape_string().c_str());
     MonteCarloKernels k = monte_carlo_kernels(a->arch, a->width, x1, a->x2.empty() ? nullptr : &x2, a->samples,
-                                              a->seed, parse_parameterization(a->parameterization), ctx);
+                                              a->seed, parse_parameterization(a->parameterization), ctx,
+                                              a->get == "ntk");
     save_matrix_npy(a->out, a->get == "ntk" ? k.ntk : k.nngp, ctx.dtype);
   });
 }

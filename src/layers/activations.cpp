@@ -130,14 +130,26 @@ class Sin : public Activation {
 // Activations without a closed-form kernel: expectations by quadrature.
 class QuadratureActivation : public Activation {
  public:
-  QuadratureActivation(std::string name, double (*f)(double), double (*df)(double), bool kinked)
-      : name_(std::move(name)), f_(f), df_(df), kinked_(kinked) {}
+  // pole_distance: half-width of the strip around the real axis where φ and φ' are analytic (π/2 for tanh, π for
+  // the logistic family); it sets the Gauss–Hermite order needed for a given accuracy (see order_for).
+  QuadratureActivation(std::string name, double (*f)(double), double (*df)(double), bool kinked, double pole_distance)
+      : name_(std::move(name)), f_(f), df_(df), kinked_(kinked), pole_distance_(pole_distance) {}
   std::string describe() const override { return name_; }
   double f(double x) const override { return f_(x); }
   double df(double x) const override { return df_(x); }
   bool closed_form() const override { return false; }
   void expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const override {
-    quadrature_expectations(*this, kinked_, kDefaultQuadratureOrder, v1, v2, c, e_ff, e_dd);
+    quadrature_expectations(*this, kinked_, order_for(v1, v2), v1, v2, c, e_ff, e_dd);
+  }
+
+  // Gauss–Hermite converges like exp(-d sqrt(2n)) for integrands analytic in a strip of half-width d; in the
+  // whitened coordinates d = pole_distance / sqrt(max variance). The order is chosen for exp(-23) ≈ 1e-10
+  // (accuracy 1e-8 relative, tested), at least 32 and at most kMaxQuadratureOrder.
+  int order_for(double v1, double v2) const {
+    if (kinked_) return kDefaultQuadratureOrder;
+    const double d = pole_distance_ / std::sqrt(std::max({v1, v2, 1e-12}));
+    const double n = 0.5 * (23.0 / d) * (23.0 / d);
+    return static_cast<int>(std::clamp(std::ceil(n), 32.0, static_cast<double>(kMaxQuadratureOrder)));
   }
 
  private:
@@ -145,6 +157,7 @@ class QuadratureActivation : public Activation {
   double (*f_)(double);
   double (*df_)(double);
   bool kinked_;
+  double pole_distance_;
 };
 
 double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
@@ -178,6 +191,10 @@ class ActivationLayer final : public Layer {
 
   template <typename T>
   void kernel_impl(PairState<T>& s, const SelfVariances<T>& v, const ExampleShape&, const KernelConfig&) const {
+    // The closed forms and quadratures are expectations over Gaussian pre-activations; neural-tangents refuses
+    // the same cases (e.g. relu, relu without an affine layer in between, or a nonlinearity after flatten).
+    NTK_THROW_IF_NOT(s.gaussian, "%s: its input is not Gaussian (it follows a nonlinearity, flatten or a residual "
+                     "sum of non-Gaussian branches); put a dense or conv layer before it", act_->describe().c_str());
     const bool with_ntk = !s.ntk.empty();
     const int64_t p1 = s.p1(), p2 = s.diagonal ? 1 : s.p2();
     for (int64_t i = 0; i < p1; ++i)
@@ -276,11 +293,11 @@ std::shared_ptr<Activation> make_activation(const std::string& name, const std::
   if (name == "gelu") return std::make_shared<Gelu>();
   if (name == "sign") return std::make_shared<Sign>();
   if (name == "sin") return std::make_shared<Sin>(arg(0, 1.0), arg(1, 1.0), arg(2, 0.0));
-  if (name == "tanh") return std::make_shared<QuadratureActivation>("tanh", tanh_f, tanh_df, false);
-  if (name == "sigmoid") return std::make_shared<QuadratureActivation>("sigmoid", sigmoid, sigmoid_df, false);
-  if (name == "softplus") return std::make_shared<QuadratureActivation>("softplus", softplus, sigmoid, false);
-  if (name == "elu") return std::make_shared<QuadratureActivation>("elu", elu, elu_df, true);
-  if (name == "silu") return std::make_shared<QuadratureActivation>("silu", silu, silu_df, false);
+  if (name == "tanh") return std::make_shared<QuadratureActivation>("tanh", tanh_f, tanh_df, false, kPi / 2);
+  if (name == "sigmoid") return std::make_shared<QuadratureActivation>("sigmoid", sigmoid, sigmoid_df, false, kPi);
+  if (name == "softplus") return std::make_shared<QuadratureActivation>("softplus", softplus, sigmoid, false, kPi);
+  if (name == "elu") return std::make_shared<QuadratureActivation>("elu", elu, elu_df, true, kPi);
+  if (name == "silu") return std::make_shared<QuadratureActivation>("silu", silu, silu_df, false, kPi);
   NTK_THROW("unknown activation '%s'", name.c_str());
 }
 

@@ -27,8 +27,10 @@ class Activation {
 void quadrature_expectations(const Activation& act, bool kinked, int order, double v1, double v2, double c,
                              double& e_ff, double& e_dd);
 
-// Default Gauss–Hermite order of the quadrature activations (see docs/kernels.md for the accuracy it buys).
+// Order of the polar Gauss–Legendre rule for activations with a kink (elu), and the largest Gauss–Hermite order
+// the smooth quadrature activations use (their order grows with the input variance; see docs/kernels.md).
 constexpr int kDefaultQuadratureOrder = 64;
+constexpr int kMaxQuadratureOrder = 400;
 
 // Builds an activation from the architecture language (for tests): e.g. make_activation("erf", {1, 2, 0.5}).
 std::shared_ptr<Activation> make_activation(const std::string& name, const std::vector<double>& args = {});

@@ -259,7 +259,7 @@ void register_conv(LayerRegistry& r) {
       {"stride", T::kInteger, "1", {}, "stride"},
       {"pad", T::kChoice, "same", {"same", "valid", "circular"}, "padding"},
   };
-  for (auto& a : affine_arg_specs("256")) args.push_back(a);
+  for (auto& a : affine_arg_specs("512")) args.push_back(a);
   r.add({"conv", "layer", args,
          [](const LayerArgs& args) {
            return std::make_shared<Conv>(AffineArgs::from(args), args.integer_at_least("k", 1),

@@ -201,6 +201,9 @@ class Flatten final : public Layer {
     if (!s.ntk.empty()) trace_mean(s.ntk);
     s.spatial = false;
     s.diagonal = false;
+    // Units of the flattened vector come from different positions and are not identically distributed: the
+    // averaged kernel is only valid for an affine readout (neural-tangents marks it non-Gaussian too).
+    s.gaussian = false;
     s.h1 = s.w1 = s.h2 = s.w2 = 1;
   }
   NTK_LAYER_KERNEL_DISPATCH

@@ -1,5 +1,6 @@
 #include "layers/quadrature.h"
 
+#include <Eigen/Eigenvalues>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -9,50 +10,37 @@
 namespace ntk::quadrature {
 namespace {
 
-// Physicists' Hermite nodes by Newton's method on the orthonormal recurrence (stable for large n), then
-// rescaled to the standard normal weight.
+// Golub–Welsch: the nodes are the eigenvalues of the Jacobi matrix of the probabilists' Hermite polynomials
+// (zero diagonal, off-diagonal sqrt(k)), the weights the squared first components of its eigenvectors. Unlike
+// three-term evaluation of the polynomials, this does not overflow for large orders.
 Rule make_gauss_hermite(int n) {
-  std::vector<double> x(n), w(n);
-  const double pim4 = 0.7511255444649425;  // pi^(-1/4)
-  const int m = (n + 1) / 2;
-  double z = 0;
-  for (int i = 0; i < m; ++i) {
-    if (i == 0)
-      z = std::sqrt(2.0 * n + 1) - 1.85575 * std::pow(2.0 * n + 1, -0.16667);
-    else if (i == 1)
-      z -= 1.14 * std::pow(static_cast<double>(n), 0.426) / z;
-    else if (i == 2)
-      z = 1.86 * z - 0.86 * x[0];
-    else if (i == 3)
-      z = 1.91 * z - 0.91 * x[1];
-    else
-      z = 2.0 * z - x[i - 2];
-    double pp = 0;
-    for (int it = 0; it < 100; ++it) {
-      double p1 = pim4, p2 = 0;
-      for (int j = 0; j < n; ++j) {
-        double p3 = p2;
-        p2 = p1;
-        p1 = z * std::sqrt(2.0 / (j + 1)) * p2 - std::sqrt(static_cast<double>(j) / (j + 1)) * p3;
-      }
-      pp = std::sqrt(2.0 * n) * p2;
-      double z1 = z;
-      z = z1 - p1 / pp;
-      if (std::fabs(z - z1) <= 1e-15 * std::max(1.0, std::fabs(z))) break;
-    }
-    x[i] = z;
-    x[n - 1 - i] = -z;
-    w[i] = 2.0 / (pp * pp);
-    w[n - 1 - i] = w[i];
-  }
+  Eigen::VectorXd diag = Eigen::VectorXd::Zero(n), sub(std::max(n - 1, 0));
+  for (int k = 1; k < n; ++k) sub(k - 1) = std::sqrt(static_cast<double>(k));
   Rule r;
   r.nodes.resize(n);
   r.weights.resize(n);
-  const double inv_sqrt_pi = 1.0 / std::sqrt(M_PI);
-  for (int i = 0; i < n; ++i) {
-    r.nodes[i] = x[n - 1 - i] * std::sqrt(2.0);
-    r.weights[i] = w[n - 1 - i] * inv_sqrt_pi;
+  if (n == 1) {
+    r.nodes[0] = 0;
+    r.weights[0] = 1;
+    return r;
   }
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es;
+  es.computeFromTridiagonal(diag, sub, Eigen::ComputeEigenvectors);
+  for (int i = 0; i < n; ++i) {
+    r.nodes[i] = es.eigenvalues()(i);
+    r.weights[i] = es.eigenvectors()(0, i) * es.eigenvectors()(0, i);
+  }
+  // Symmetrise (the rule is symmetric about 0) to remove eigen-solver round-off asymmetry.
+  for (int i = 0; i < n / 2; ++i) {
+    const double x = 0.5 * (r.nodes[n - 1 - i] - r.nodes[i]), w = 0.5 * (r.weights[i] + r.weights[n - 1 - i]);
+    r.nodes[i] = -x;
+    r.nodes[n - 1 - i] = x;
+    r.weights[i] = r.weights[n - 1 - i] = w;
+  }
+  if (n % 2 == 1) r.nodes[n / 2] = 0;
+  double total = 0;
+  for (double w : r.weights) total += w;
+  for (double& w : r.weights) w /= total;
   return r;
 }
 

@@ -179,7 +179,7 @@ double Network::dot(const std::vector<LayerParams>& a, const std::vector<LayerPa
 
 MonteCarloKernels monte_carlo_kernels(const std::string& spec, int64_t width, const Tensor& x1, const Tensor* x2,
                                       int samples, uint64_t seed, Parameterization parameterization,
-                                      const Context& ctx) {
+                                      const Context& ctx, bool compute_ntk) {
   NTK_THROW_IF_NOT(samples >= 1, "samples must be >= 1, got %d", samples);
   NTK_THROW_IF_NOT(width >= 1, "width must be >= 1, got %lld", (long long)width);
   Architecture arch = Architecture::parse(spec, ParseOptions{width});
@@ -196,7 +196,7 @@ MonteCarloKernels monte_carlo_kernels(const std::string& spec, int64_t width, co
       Matrix f1 = net.apply(x1);
       Matrix f2 = x2 ? net.apply(*x2) : f1;
       nngp[s] = f1 * f2.transpose() / static_cast<double>(net.output_width());
-      ntk[s] = net.empirical_ntk(x1, x2);
+      ntk[s] = compute_ntk ? net.empirical_ntk(x1, x2) : Matrix::Zero(n1, n2);
     } catch (const std::exception& e) {
 #pragma omp critical
       {

@@ -1,1 +1,1 @@
-list(APPEND NTK_TEST_SOURCES)
+list(APPEND NTK_TEST_SOURCES tests/kernel/test_neural_tangents_reference.cpp)

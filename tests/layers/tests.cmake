@@ -1,1 +1,4 @@
-list(APPEND NTK_TEST_SOURCES)
+list(APPEND NTK_TEST_SOURCES
+  tests/layers/test_activations.cpp
+  tests/layers/test_layers.cpp
+  tests/layers/test_kernels_vs_networks.cpp)
