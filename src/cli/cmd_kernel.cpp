@@ -1,9 +1,13 @@
 // ntk kernel / ntk empirical: the exact infinite-width kernel, and its Monte Carlo estimate from finite networks.
+#include <cstdio>
+#include <cstdlib>
+
 #include "cli/command.h"
 #include "cli/common.h"
 #include "ntk/arch.h"
 #include "ntk/error.h"
 #include "ntk/network.h"
+#include "ntk/tiled_job.h"
 
 namespace ntk::cli {
 namespace {
@@ -11,6 +15,9 @@ namespace {
 struct KernelArgs {
   std::string arch, x1, x2, get = "ntk", parameterization = "ntk", out;
   ContextOptions ctx;
+  bool resume = false;
+  std::string memory;
+  int64_t tile = 0;
 };
 
 void add_common(CLI::App* cmd, KernelArgs& a) {
@@ -28,22 +35,43 @@ void add_common(CLI::App* cmd, KernelArgs& a) {
 void register_kernel(CLI::App& app) {
   auto a = std::make_shared<KernelArgs>();
   CLI::App* cmd = app.add_subcommand("kernel", "exact infinite-width NTK or NNGP kernel");
-  cmd->footer("Example:\n  ntk kernel --arch 'repeat(3, conv(3), relu), gap, dense' --x1 images.npy --out K.npy\n"
-              "  ntk kernel --arch 'dense, relu, dense' --x1 train.csv --x2 test.csv --get nngp --out K.npy");
+  cmd->footer("Examples:\n  ntk kernel --arch 'repeat(3, conv(3), relu), gap, dense' --x1 images.npy --out K.npy\n"
+              "  ntk kernel --arch 'dense, relu, dense' --x1 train.csv --x2 test.csv --get nngp --out K.npy\n"
+              "  ntk kernel --arch 'repeat(10, conv(3), relu), gap, dense' --x1 big.npy --memory 8G --out K.npy\n"
+              "  (killed?) run the same command with --resume: finished tiles are kept.\n"
+              "The kernel is computed in tiles written into <out>.partial (memory-mapped) as they finish, with a\n"
+              "journal <out>.partial.journal; <out> appears only when the whole kernel is done.");
   add_common(cmd, *a);
+  cmd->add_flag("--resume", a->resume, "continue a killed run of the same job from <out>.partial");
+  cmd->add_option("--memory", a->memory, "working-memory budget, e.g. 4G (default: 80% of RAM); a job that cannot "
+                                         "fit is refused before it starts");
+  cmd->add_option("--tile", a->tile, "tile edge in pairs (default 256)");
   cmd->callback([a]() {
     check_output_path(a->out);
     Architecture arch = Architecture::parse(a->arch);
     KernelOptions opt;
     opt.parameterization = parse_parameterization(a->parameterization);
-    opt.nngp = a->get == "nngp";
-    opt.ntk = a->get == "ntk";
     opt.ctx = a->ctx.make();
+    TiledJobOptions job;
+    job.out_path = a->out;
+    job.want_ntk = a->get == "ntk";
+    job.resume = a->resume;
+    job.tile = a->tile;
+    if (!a->memory.empty()) job.memory_bytes = parse_memory_size(a->memory);
+    if (const char* stop = std::getenv("NTK_TEST_STOP_AFTER_TILES")) job.stop_after_tiles = std::atoll(stop);
     Tensor x1 = load_inputs(a->x1);
     Tensor x2;
     if (!a->x2.empty()) x2 = load_inputs(a->x2);
-    Kernels k = compute_kernels(arch, x1, a->x2.empty() ? nullptr : &x2, opt);
-    save_matrix_npy(a->out, opt.ntk ? k.ntk : k.nngp, opt.ctx.dtype);
+    TiledJobReport r = run_tiled_kernel_job(arch, x1, a->x2.empty() ? nullptr : &x2, opt, job);
+    if (r.tiles_computed + r.tiles_resumed < r.tiles_total) {
+      // Only reachable through NTK_TEST_STOP_AFTER_TILES: leave like a killed process would.
+      std::fprintf(stderr, "ntk: stopped after %lld of %lld tiles (test hook)\n", (long long)r.tiles_computed,
+                   (long long)r.tiles_total);
+      std::_Exit(137);
+    }
+    if (r.tiles_resumed > 0)
+      std::fprintf(stderr, "ntk: resumed: %lld of %lld tiles were already done\n", (long long)r.tiles_resumed,
+                   (long long)r.tiles_total);
   });
 }
 

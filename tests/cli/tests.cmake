@@ -1,1 +1,1 @@
-list(APPEND NTK_TEST_SOURCES)
+list(APPEND NTK_TEST_SOURCES tests/cli/test_cli.cpp)

@@ -1,1 +1,2 @@
 list(APPEND NTK_TEST_SOURCES tests/kernel/test_neural_tangents_reference.cpp)
+list(APPEND NTK_TEST_SOURCES tests/kernel/test_tiled_job.cpp)
