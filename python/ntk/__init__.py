@@ -1,0 +1,460 @@
+"""ntk: exact NTK / NNGP kernels of infinitely wide networks, their finite networks, and what they predict.
+
+The Python front end of the ntk C++ library (the same engine as the ``ntk`` command-line tool, bit for bit).
+Architectures are written in the architecture language of docs/architecture.md, e.g.
+``"repeat(3, conv(3, w_std=1.41, b_std=0.1), relu), gap, dense"``. Arrays are NumPy arrays: inputs (N, d) or
+(N, H, W, C), kernels (N1, N2).
+
+    >>> import numpy as np, ntk
+    >>> x = np.random.default_rng(0).standard_normal((10, 5))
+    >>> K = ntk.kernel("dense(w_std=1.5, b_std=0.2), relu, dense", x)           # NTK, (10, 10)
+    >>> k = ntk.kernels("dense(w_std=1.5, b_std=0.2), relu, dense", x, x[:3])   # k.nngp, k.ntk: (10, 3)
+
+Submodules: :mod:`ntk.predict` (gradient flow, GP inference, one-hot regression), :mod:`ntk.datasets`
+(IDX, CIFAR-10, image folders, LIBSVM, UCI, CSV, .npy), :mod:`ntk.plot` (equivalence figures, matplotlib).
+Errors from the library are ValueError (bad input), MemoryError (a job that cannot fit), OSError (I/O) with the
+CLI's one-line message; Ctrl-C during a long call raises KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+from ._blas import ensure_fast_blas as _ensure_fast_blas
+
+_ensure_fast_blas()  # before OpenBLAS is loaded by the extension
+
+import json as _json  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from . import _ntk  # noqa: E402
+from ._arrays import as_labels, as_real, as_real_opt, targets_2d  # noqa: E402
+
+__version__: str = _ntk.__version__
+
+__all__ = [
+    "kernel",
+    "kernels",
+    "Kernels",
+    "kernels_all_depths",
+    "DepthKernel",
+    "empirical_kernels",
+    "Network",
+    "describe",
+    "layer_names",
+    "svm",
+    "SVM",
+    "svm_accuracy_path",
+    "kfold_splits",
+    "select_model",
+    "Selection",
+    "equivalence",
+    "EquivalenceResult",
+    "predict",
+    "datasets",
+    "plot",
+]
+
+_GETS = ("ntk", "nngp")
+
+
+def _dtype_name(dtype: Any) -> str:
+    if dtype is None:
+        return "float64"
+    if isinstance(dtype, str) and dtype in ("float32", "float64"):
+        return dtype
+    try:
+        d = np.dtype(dtype)
+    except TypeError as e:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from e
+    if d == np.float32:
+        return "float32"
+    if d == np.float64:
+        return "float64"
+    raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+
+
+@dataclass
+class Kernels:
+    """Both kernels between the rows of x1 and x2: ``nngp`` and ``ntk``, each (N1, N2)."""
+
+    nngp: np.ndarray
+    ntk: np.ndarray
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in _GETS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+
+def _memory(memory: Union[None, int, str]) -> str:
+    if memory is None:
+        return ""
+    return str(int(memory)) if isinstance(memory, (int, np.integer)) else str(memory)
+
+
+def _compute(arch: str, x1: Any, x2: Any, nngp: bool, ntk_: bool, parameterization: str, dtype: Any, device: str,
+             threads: int, progress: bool, memory: Union[None, int, str]) -> Tuple[Any, Any]:
+    return _ntk.kernels(str(arch), as_real(x1, "x1"), as_real_opt(x2, "x2"), nngp, ntk_, parameterization,
+                        _dtype_name(dtype), device, int(threads), bool(progress), _memory(memory))
+
+
+def kernel(arch: str, x1: Any, x2: Any = None, get: str = "ntk", parameterization: str = "ntk",
+           dtype: Any = None, device: str = "cpu", threads: int = 0, progress: bool = False,
+           memory: Union[None, int, str] = None) -> np.ndarray:
+    """Exact infinite-width kernel between the rows of ``x1`` and ``x2`` (``ntk kernel``).
+
+    Args:
+        arch: architecture, e.g. ``"dense(w_std=1.5, b_std=0.2), relu, dense"`` (docs/architecture.md).
+        x1: inputs (N1, d) or (N1, H, W, C); any real dtype and layout (converted exactly to float64).
+        x2: second inputs (N2, ...); None: x1 (the symmetric kernel, each pair computed once).
+        get: ``"ntk"`` or ``"nngp"``.
+        parameterization: ``"ntk"`` or ``"standard"`` (neural-tangents' definitions).
+        dtype: compute precision, float64 (default, as the CLI) or float32; the result has this dtype.
+        device: ``"cpu"`` or ``"cuda"`` (needs a CUDA build).
+        threads: worker threads, 0 = all cores; the result does not depend on it.
+        progress: draw a progress bar on stderr.
+        memory: working-memory budget in bytes or as "4G" (default: 80% of RAM); a job whose kernel and working
+            set do not fit is refused up front with MemoryError.
+
+    Returns:
+        The (N1, N2) kernel, equal bit for bit to ``ntk kernel --out`` with the same options.
+
+    Raises:
+        ValueError: malformed architecture, wrong shapes, NaN/Inf, unknown options.
+        MemoryError: the kernel does not fit in this machine's memory.
+        KeyboardInterrupt: Ctrl-C (checked between tiles).
+    """
+    if get not in _GETS:
+        raise ValueError(f"get must be 'ntk' or 'nngp', got {get!r}")
+    k_nngp, k_ntk = _compute(arch, x1, x2, get == "nngp", get == "ntk", parameterization, dtype, device, threads,
+                             progress, memory)
+    return k_ntk if get == "ntk" else k_nngp
+
+
+def kernels(arch: str, x1: Any, x2: Any = None, parameterization: str = "ntk", dtype: Any = None,
+            device: str = "cpu", threads: int = 0, progress: bool = False,
+            memory: Union[None, int, str] = None) -> Kernels:
+    """Both the NNGP and the NTK from one pass of the layer recursion (see :func:`kernel` for the arguments)."""
+    k_nngp, k_ntk = _compute(arch, x1, x2, True, True, parameterization, dtype, device, threads, progress, memory)
+    return Kernels(nngp=k_nngp, ntk=k_ntk)
+
+
+@dataclass
+class DepthKernel:
+    """Kernels of ``repeat(depth, dense, act), dense`` with the bottom ``fixed`` dense layers untrained."""
+
+    depth: int
+    fixed: int
+    nngp: np.ndarray
+    ntk: np.ndarray
+
+
+def kernels_all_depths(x1: Any, x2: Any = None, max_depth: int = 5, activation: str = "relu", w_std: float = 1.0,
+                       b_std: float = 0.0, threads: int = 0) -> List[DepthKernel]:
+    """NNGP and NTK of every fully-connected depth 1..max_depth and fixed layers 0..depth in one pass.
+
+    The network is ``repeat(depth, dense(w_std, b_std), activation), dense(w_std, b_std)`` (Arora et al. 2020);
+    inputs must be (N, d). Returns a list ordered by (depth, fixed); the NNGP does not depend on ``fixed``.
+    """
+    out = _ntk.kernels_all_depths(as_real(x1, "x1"), as_real_opt(x2, "x2"), int(max_depth), str(activation),
+                                  float(w_std), float(b_std), int(threads))
+    return [DepthKernel(depth=d, fixed=f, nngp=kn, ntk=kt) for d, f, kn, kt in out]
+
+
+def empirical_kernels(arch: str, x1: Any, x2: Any = None, width: int = 512, samples: int = 1, seed: int = 0,
+                      parameterization: str = "ntk", get_ntk: bool = True, threads: int = 0) -> Kernels:
+    """Monte Carlo NNGP and NTK over ``samples`` finite networks of the given width (``ntk empirical``).
+
+    The NTK is ``None`` when ``get_ntk`` is False (skips the backward passes)."""
+    k_nngp, k_ntk = _ntk.monte_carlo_kernels(str(arch), int(width), as_real(x1, "x1"), as_real_opt(x2, "x2"),
+                                             int(samples), int(seed), parameterization, bool(get_ntk), int(threads))
+    return Kernels(nngp=k_nngp, ntk=k_ntk)
+
+
+def describe(arch: str, width: int = 0) -> str:
+    """The architecture with every argument written out (raises ValueError naming the column on errors)."""
+    return _ntk.describe_arch(str(arch), int(width))
+
+
+def layer_names() -> List[str]:
+    """Every layer and activation name of the architecture language."""
+    return list(_ntk.layer_names())
+
+
+class Network:
+    """A finite-width network of the architecture language (``ntk::Network`` through ``ntk::Model``).
+
+    Args:
+        arch: architecture; every dense/conv layer without an explicit ``width=`` gets ``width``.
+        width: hidden width (channels for conv layers).
+        seed: parameter draw (the same seed gives the same network on every machine and thread count).
+        input_shape: ``(d,)`` or ``(H, W, C)``; None: inferred from the first call.
+        parameterization: ``"ntk"`` or ``"standard"``.
+        f0: ``"keep"`` (f = f_θ) or ``"twin"`` (f = (f_θ − f_θ')/√2 with θ' = θ at init: zero initial outputs,
+            the same NTK; see include/ntk/train.h).
+    """
+
+    def __init__(self, arch: str, width: int = 512, seed: int = 0, input_shape: Optional[Sequence[int]] = None,
+                 parameterization: str = "ntk", f0: str = "keep") -> None:
+        self.arch = str(arch)
+        self.width = int(width)
+        self.seed = int(seed)
+        self.parameterization = parameterization
+        self.f0 = f0
+        self._net: Any = None
+        self.input_shape: Optional[Tuple[int, ...]] = None
+        # Validate the architecture now, whatever the input shape.
+        _ntk.describe_arch(self.arch, self.width)
+        if input_shape is not None:
+            self._build(tuple(int(d) for d in input_shape))
+
+    def _build(self, shape: Tuple[int, ...]) -> None:
+        self._net = _ntk.Network(self.arch, self.width, list(shape), self.parameterization, self.seed, self.f0)
+        self.input_shape = shape
+
+    def _ensure(self, x: np.ndarray) -> None:
+        if self._net is None:
+            if x.ndim not in (2, 4):
+                raise ValueError(f"x: expected (N, d) or (N, H, W, C), got shape {x.shape}")
+            self._build(tuple(int(d) for d in x.shape[1:]))
+
+    def _built(self) -> Any:
+        if self._net is None:
+            raise ValueError("the network's input shape is not known yet: pass input_shape= or call apply() first")
+        return self._net
+
+    def apply(self, x: Any) -> np.ndarray:
+        """Outputs f(x), shape (N, K)."""
+        a = as_real(x, "x")
+        self._ensure(a)
+        return self._net.apply(a)
+
+    __call__ = apply
+
+    def empirical_ntk(self, x1: Any, x2: Any = None) -> np.ndarray:
+        """Per-output empirical NTK <df(x1)/dθ, df(x2)/dθ> averaged over outputs, trainable layers only."""
+        a = as_real(x1, "x1")
+        self._ensure(a)
+        return self._net.empirical_ntk(a, as_real_opt(x2, "x2"))
+
+    def train(self, x: Any, y: Any, steps: int = 100, learning_rate: float = 0.0, lr_fraction: float = 0.75,
+              batch_size: int = 0, momentum: float = 0.0, seed: int = 0, record_loss: bool = True) -> Dict[str, Any]:
+        """Trains in place by gradient descent on ½||f(X) − Y||² (``ntk::train``, include/ntk/train.h).
+
+        ``learning_rate`` 0 uses ``lr_fraction`` · 2/λ_max of the empirical NTK at the start; ``batch_size`` > 0
+        is minibatch SGD; ``momentum`` is heavy-ball β. ``y`` is (N,) or (N, K). Returns a dict with
+        ``learning_rate``, ``lambda_max``, ``steps``, ``loss`` (array over steps 0..steps), ``final_loss`` and
+        ``flow_time`` (the gradient-flow time the steps approximate). Ctrl-C stops it between steps."""
+        a = as_real(x, "x")
+        self._ensure(a)
+        yy, _ = targets_2d(y, "y")
+        return self._net.train(a, yy, int(steps), float(learning_rate), float(lr_fraction), int(batch_size),
+                               float(momentum), int(seed), bool(record_loss))
+
+    def get_params(self, member: int = 0) -> List[List[np.ndarray]]:
+        """Parameters: one list of arrays per op of the architecture (empty for ops without parameters).
+
+        ``member`` 1 is the twin's second network (f0="twin")."""
+        return self._built().get_params(int(member))
+
+    def set_params(self, params: Sequence[Sequence[Any]], member: int = 0) -> None:
+        """Sets every parameter (same structure and shapes as :meth:`get_params`; copied, exactly)."""
+        self._built().set_params([[as_real(t, "params") for t in layer] for layer in params], int(member))
+
+    @property
+    def params(self) -> List[List[np.ndarray]]:
+        return self.get_params()
+
+    @params.setter
+    def params(self, value: Sequence[Sequence[Any]]) -> None:
+        self.set_params(value)
+
+    @property
+    def num_params(self) -> int:
+        return self._built().num_params
+
+    @property
+    def output_width(self) -> int:
+        return self._built().output_width
+
+    def __repr__(self) -> str:
+        return (f"Network({self.arch!r}, width={self.width}, seed={self.seed}, input_shape={self.input_shape}, "
+                f"parameterization={self.parameterization!r}, f0={self.f0!r})")
+
+
+# ---- solvers on precomputed kernels (top level: svm, model selection) ----
+
+
+class SVM:
+    """C-SVM on a precomputed kernel (libsvm, one-vs-one): the decisions of scikit-learn's
+    ``SVC(kernel="precomputed", C=C, tol=tol, shrinking=shrinking)``."""
+
+    def __init__(self, C: float = 1.0, tol: float = 1e-3, cache_mb: float = 200.0, shrinking: bool = True) -> None:
+        self.C, self.tol, self.cache_mb, self.shrinking = float(C), float(tol), float(cache_mb), bool(shrinking)
+        self._svm = _ntk.PrecomputedSvm()
+
+    def fit(self, k_train_train: Any, y_train: Any) -> "SVM":
+        self._svm.fit(as_real(k_train_train, "k_train_train"), as_labels(y_train, "y_train"), self.C, self.tol,
+                      self.cache_mb, self.shrinking)
+        return self
+
+    def predict(self, k_test_train: Any) -> np.ndarray:
+        return self._svm.predict(as_real(k_test_train, "k_test_train"))
+
+    def decision_function(self, k_test_train: Any) -> np.ndarray:
+        """(M, c(c−1)/2) one-vs-one decision values (positive favours the first class of each pair)."""
+        return self._svm.decision_function(as_real(k_test_train, "k_test_train"))
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self._svm.classes
+
+    @property
+    def num_support_vectors(self) -> int:
+        return self._svm.num_support_vectors
+
+
+def svm(k_train_train: Any, y_train: Any, k_test_train: Any, C: float = 1.0, tol: float = 1e-3,
+        shrinking: bool = True) -> np.ndarray:
+    """Fits a C-SVM on the precomputed training kernel and returns the predicted labels of the test rows."""
+    return SVM(C=C, tol=tol, shrinking=shrinking).fit(k_train_train, y_train).predict(k_test_train)
+
+
+def svm_accuracy_path(k_train_train: Any, y_train: Any, k_test_train: Any, y_test: Any, Cs: Sequence[float],
+                      tol: float = 1e-3, shrinking: bool = True, threads: int = 0) -> np.ndarray:
+    """Test accuracy of a C-SVM for every C (in parallel over C)."""
+    return np.asarray(_ntk.svm_accuracy_path(as_real(k_train_train, "k_train_train"), as_labels(y_train, "y_train"),
+                                             as_real(k_test_train, "k_test_train"), as_labels(y_test, "y_test"),
+                                             [float(c) for c in Cs], float(tol), bool(shrinking), int(threads)))
+
+
+def kfold_splits(n: int, k: int, shuffle: bool = True, seed: int = 0) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """k folds of 0..n−1 as (train, test) index arrays (shuffled with ``seed``), as ``ntk select --folds``."""
+    return list(_ntk.kfold_splits(int(n), int(k), bool(shuffle), int(seed)))
+
+
+@dataclass
+class Selection:
+    """Model-selection result: ``grid`` rows (depth, fixed, value, score) and the ``best`` row."""
+
+    grid: List[Tuple[int, int, float, float]]
+    best: Tuple[int, int, float, float]
+
+    @property
+    def depth(self) -> int:
+        return self.best[0]
+
+    @property
+    def fixed(self) -> int:
+        return self.best[1]
+
+    @property
+    def value(self) -> float:
+        return self.best[2]
+
+    @property
+    def score(self) -> float:
+        return self.best[3]
+
+
+def select_model(kernels: Sequence[DepthKernel], labels: Any, splits: Optional[Sequence[Tuple[Any, Any]]] = None,
+                 folds: int = 5, seed: int = 0, method: str = "svm", values: Optional[Sequence[float]] = None,
+                 reg_absolute: bool = False, classification: bool = True, targets: Any = None,
+                 target_off: float = 0.0, target_on: float = 1.0, tol: float = 1e-3, threads: int = 0) -> Selection:
+    """Chooses (depth, fixed layers, C or diag_reg) across the kernels of :func:`kernels_all_depths` (``ntk select``).
+
+    Each kernel is the N×N NTK over all examples; ``splits`` are (train, test) index arrays (default:
+    ``kfold_splits(N, folds, seed=seed)``). ``method`` is ``"svm"`` (``values`` = C grid, default 10^-2..10^4) or
+    ``"regression"`` (``values`` = diag_reg grid, default 0 and 10^-4..1; scored by one-hot accuracy, or by −MSE
+    on ``targets`` when ``classification`` is False). Ties go to the smaller depth, fixed, value."""
+    ks = list(kernels)
+    if not ks:
+        raise ValueError("kernels: empty list")
+    lab = as_labels(labels, "labels")
+    n = ks[0].ntk.shape[0]
+    if splits is None:
+        splits = kfold_splits(n, folds, True, seed)
+    if values is None:
+        values = [10.0 ** e for e in range(-2, 5)] if method == "svm" else [0.0] + [10.0 ** e for e in range(-4, 1)]
+    grid, best = _ntk.select_model([(k.depth, k.fixed, as_real(k.ntk, "kernel")) for k in ks], lab,
+                                   as_real_opt(targets, "targets") if targets is None else targets_2d(targets, "targets")[0],
+                                   [(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)) for a, b in splits],
+                                   method, [float(v) for v in values], bool(reg_absolute), bool(classification),
+                                   float(target_off), float(target_on), float(tol), int(threads))
+    return Selection(grid=[tuple(g) for g in grid], best=tuple(best))
+
+
+# ---- the equivalence experiment ----
+
+_DEFAULT_DATA = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+_DEFAULT_ARCH = "repeat(3, dense(w_std=1.4142, b_std=0.1), relu), dense(w_std=1.4142, b_std=0.1)"
+
+
+@dataclass
+class EquivalenceResult:
+    """``json``: the report, the same dict as ``ntk equivalence --json`` (keys in docs/equivalence.md);
+    ``runs``: per trained network ``width``, ``seed`` and the traced test outputs ``trace_at`` (steps),
+    ``trace_nn`` and ``trace_ntk`` (times × trace points) that the plot draws."""
+
+    json: Dict[str, Any]
+    runs: List[Dict[str, Any]] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.json[key]
+
+    @property
+    def widths(self) -> List[int]:
+        return list(self.json["widths"])
+
+    def save_json(self, path: str) -> None:
+        with open(path, "w") as f:
+            _json.dump(self.json, f, indent=2)
+            f.write("\n")
+
+
+def equivalence(arch: str = _DEFAULT_ARCH, data: Union[str, Tuple[Any, Any]] = _DEFAULT_DATA,
+                widths: Sequence[int] = (64, 128, 256, 512, 1024, 2048), seeds: int = 3, kernel_seeds: int = 16,
+                seed: int = 0, n_train: int = 128, n_test: int = 128, classes: Union[int, Sequence[int]] = 2,
+                one_hot: bool = False, steps: int = 60, time: float = 0.0, learning_rate: float = 0.0,
+                lr_fraction: float = 0.75, batch_size: int = 0, momentum: float = 0.0, downsample: int = 2,
+                standardize: str = "example", f0: str = "twin", parameterization: str = "ntk", checkpoints: int = 4,
+                trace_points: int = 4, data_seed: int = 0, format: str = "auto", labels: Optional[str] = None,
+                threads: int = 0, progress: bool = False, json_path: Optional[str] = None,
+                log: Optional[Callable[[str], None]] = None) -> EquivalenceResult:
+    """The NTK equivalence experiment (``ntk equivalence``, same defaults and the same numbers as its JSON).
+
+    Trains finite networks of every width by gradient descent and measures their distance to the infinite-width
+    limit (kernel_init_dev, kernel_train_change, param_change, pred_gap, pred_gap_lin, ...; docs/equivalence.md).
+    ``data`` is a path (IDX, CIFAR-10, image folder, LIBSVM, CSV, .npy with ``labels``) or an in-memory
+    ``(x, labels)`` pair. ``classes``: a number of classes or the labels to keep. ``log`` receives one line per
+    finished network; Ctrl-C stops the run after the current network."""
+    if isinstance(classes, (int, np.integer)):
+        cls_list: List[int] = []
+        num_classes = int(classes)
+    else:
+        cls_list = [int(c) for c in classes]
+        num_classes = max(len(cls_list), 2)
+    data_opts = dict(path=data if isinstance(data, str) else "", format=format, labels_path=labels or "",
+                     classes=cls_list, num_classes=num_classes, n_train=int(n_train), n_test=int(n_test),
+                     downsample=int(downsample), standardize=standardize, one_hot=bool(one_hot), seed=int(data_seed))
+    opts = dict(arch=str(arch), widths=[int(w) for w in widths], seeds=int(seeds), seed=int(seed),
+                kernel_seeds=int(kernel_seeds), parameterization=parameterization, f0=f0, steps=int(steps),
+                learning_rate=float(learning_rate), lr_fraction=float(lr_fraction), batch_size=int(batch_size),
+                momentum=float(momentum), time=float(time), checkpoints=int(checkpoints),
+                trace_points=int(trace_points), threads=int(threads), progress=bool(progress))
+    x = y = None
+    if not isinstance(data, str):
+        x, y = data
+        x = as_real(x, "x")
+        y = as_labels(y, "labels")
+    text, runs = _ntk.equivalence(data_opts, opts, x, y, log)
+    result = EquivalenceResult(json=_json.loads(text), runs=list(runs))
+    if json_path is not None:
+        with open(json_path, "w") as f:
+            f.write(text)
+    return result
+
+
+from . import datasets, plot, predict  # noqa: E402,F401
