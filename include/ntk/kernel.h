@@ -29,6 +29,7 @@ struct KernelOptions {
   bool nngp = true;  // compute the NNGP kernel
   bool ntk = true;   // compute the NTK
   Context ctx;       // threads, dtype (float32 computes in float32), progress
+  bool reference = false;  // always use the reference engine (the fast engines are checked against it)
 };
 
 struct Kernels {

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "ntk/error.h"
+#include "kernel/fast_engines.h"
 #include "ntk/kernel_engine.h"
 #include "ntk/progress.h"
 
@@ -226,6 +227,10 @@ std::unique_ptr<KernelEngine> KernelEngine::create(const Architecture& arch, con
   NTK_THROW_IF_NOT(options.ctx.device == Device::kCpu, "this build has no CUDA backend; use --device cpu");
   check_finite_input(x1, "x1");
   if (x2) check_finite_input(*x2, "x2");
+  // Fast engines for fully-connected and convolutional stacks (src/kernel/fast_*.cpp); everything they do not
+  // cover, and KernelOptions::reference, runs on the reference engine below.
+  if (!options.reference && (options.nngp || options.ntk))
+    if (auto fast = fast::make_engine(arch, x1, x2, options)) return fast;
   if (options.ctx.dtype == DType::kFloat32) return std::make_unique<ReferenceEngine<float>>(arch, x1, x2, options);
   return std::make_unique<ReferenceEngine<double>>(arch, x1, x2, options);
 }

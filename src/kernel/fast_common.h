@@ -1,0 +1,276 @@
+// Shared pieces of the fast kernel engines (fast_fc.cpp, fast_cntk.cpp):
+//   - the architecture, compiled into a flat list of FastStep (the closed-form maps of dense/conv layers, the
+//     closed-form activations, layernorm, residual fork/join, the gap/flatten readouts); anything else makes
+//     the compile fail and KernelEngine::create falls back to the reference engine;
+//   - AVX-512 vector traits over float (16 lanes) and double (8 lanes) with SLEEF's vector acos/asin/exp;
+//   - the activation maps on vectors of pairs.
+//
+// Every vector routine is compiled for AVX-512 through `#pragma GCC target` (the rest of the library is not),
+// and is only reached after KernelEngine::create has checked the CPU (fast_dispatch.cpp). The translation
+// units are compiled with -ffp-contract=off so that one formula gives bit-identical results wherever it is
+// inlined: the self-variances recorded by prepare() and the pair (i, i) computed by a tile then agree
+// exactly, which makes the correlation of an input with itself exactly 1, as in the reference engine.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ntk/arch.h"
+#include "ntk/error.h"
+#include "ntk/kernel.h"
+#include "ntk/kernel_engine.h"
+
+extern "C" {
+__m512d Sleef_acosd8_u35avx512f(__m512d);
+__m512d Sleef_asind8_u35avx512f(__m512d);
+__m512d Sleef_expd8_u10avx512f(__m512d);
+__m512 Sleef_acosf16_u35avx512f(__m512);
+__m512 Sleef_asinf16_u35avx512f(__m512);
+__m512 Sleef_expf16_u10avx512f(__m512);
+}
+
+namespace ntk::fast {
+
+enum class ActKind { kABRelu, kErf, kGelu, kSign, kSin };
+
+struct FastStep {
+  enum Kind { kAffine, kConv, kAct, kLayerNorm, kFork, kJoin, kGap, kFlatten };
+  Kind kind = kAffine;
+  // kAffine (dense) and kConv: Σ' = w2 · mean_in + b2, Θ' = own + w2 · Θ_mean, own = Σ' (NTK
+  // parameterization) or n_in · mean_in + bias_term (standard), 0 when not trainable.
+  double w2 = 1, b2 = 0, n_in = 1, bias_term = 0;
+  bool trainable = true;
+  // kConv (stride 1): k x k window, low-side padding, same or valid.
+  int k = 1, pad_lo = 0;
+  bool valid = false;
+  // kAct
+  ActKind act = ActKind::kABRelu;
+  double a = 0, b = 1, c = 0;
+  // kAct, kLayerNorm: index of the self-variance slot
+  int slot = -1;
+  // image size at the step's input (kConv, kAct, kLayerNorm on images; kGap/kFlatten)
+  int64_t h = 1, w = 1;
+};
+
+struct FastPlan {
+  bool ok = false;
+  std::string why;  // reason for falling back (for tests and logs)
+  std::vector<FastStep> steps;
+  int slots = 0;
+  int max_stack = 0;
+  ExampleShape in;
+  Parameterization param = Parameterization::kNtk;
+};
+
+// Compiles the architecture for the fast engines. `images`: the CNTK engine (image input; only stride-1
+// same/valid convolutions, then one gap or flatten readout); otherwise the FC engine (vector input).
+FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Parameterization p, bool images);
+
+}  // namespace ntk::fast
+
+// ------------------------------------------------------------------------------------------------------------
+// Vector code (AVX-512).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 false positive in _mm512_maskz_loadu_*
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
+
+namespace ntk::fast {
+
+template <class T>
+struct Simd;
+
+template <>
+struct Simd<double> {
+  using T = double;
+  using V = __m512d;
+  using M = __mmask8;
+  static constexpr int W = 8;
+  static constexpr double kEps = 2.220446049250313e-16;
+  static inline V set1(double x) { return _mm512_set1_pd(x); }
+  static inline V zero() { return _mm512_setzero_pd(); }
+  static inline V load(const double* p) { return _mm512_loadu_pd(p); }
+  static inline V loadm(M m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static inline void store(double* p, V v) { _mm512_storeu_pd(p, v); }
+  static inline void storem(double* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+  static inline M tail(int64_t n) { return n >= W ? M(0xFF) : M((1u << n) - 1u); }
+  static inline V sqrt(V x) { return _mm512_sqrt_pd(x); }
+  static inline V min(V a, V b) { return _mm512_min_pd(a, b); }
+  static inline V max(V a, V b) { return _mm512_max_pd(a, b); }
+  static inline V acos(V x) { return Sleef_acosd8_u35avx512f(x); }
+  static inline V asin(V x) { return Sleef_asind8_u35avx512f(x); }
+  static inline V exp(V x) { return Sleef_expd8_u10avx512f(x); }
+  static inline M gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+  static inline M lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+  static inline V blend(M m, V a, V b) { return _mm512_mask_blend_pd(m, a, b); }  // m ? b : a
+  static inline double sum(V v) { return _mm512_reduce_add_pd(v); }
+  static inline __m512d to_double_lo(V v) { return v; }
+};
+
+template <>
+struct Simd<float> {
+  using T = float;
+  using V = __m512;
+  using M = __mmask16;
+  static constexpr int W = 16;
+  static constexpr float kEps = 1.1920929e-07f;
+  static inline V set1(float x) { return _mm512_set1_ps(x); }
+  static inline V zero() { return _mm512_setzero_ps(); }
+  static inline V load(const float* p) { return _mm512_loadu_ps(p); }
+  static inline V loadm(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static inline void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static inline void storem(float* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+  static inline M tail(int64_t n) { return n >= W ? M(0xFFFF) : M((1u << n) - 1u); }
+  static inline V sqrt(V x) { return _mm512_sqrt_ps(x); }
+  static inline V min(V a, V b) { return _mm512_min_ps(a, b); }
+  static inline V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static inline V acos(V x) { return Sleef_acosf16_u35avx512f(x); }
+  static inline V asin(V x) { return Sleef_asinf16_u35avx512f(x); }
+  static inline V exp(V x) { return Sleef_expf16_u10avx512f(x); }
+  static inline M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static inline M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static inline V blend(M m, V a, V b) { return _mm512_mask_blend_ps(m, a, b); }
+  // Sum in double (two halves widened), so long readout sums lose nothing to float rounding.
+  static inline double sum(V v) {
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+    return _mm512_reduce_add_pd(lo) + _mm512_reduce_add_pd(hi);
+  }
+};
+
+// Per-slot self quantities stored for each input (and each position, for images):
+//   abrelu family: A = sqrt(v), B = 1 / sqrt(v) (0 when v = 0);  sign: B = 1 / sqrt(v);
+//   erf, gelu, sin: A = v;  layernorm: B = 1 / sqrt(v + eps).
+template <class T>
+inline void self_quantities(const FastStep& st, T v, T& a, T& b) {
+  a = 0;
+  b = 0;
+  if (st.kind == FastStep::kLayerNorm) {
+    b = static_cast<T>(1.0 / std::sqrt(static_cast<double>(v) + 1e-12));
+    return;
+  }
+  switch (st.act) {
+    case ActKind::kABRelu:
+    case ActKind::kSign: {
+      const T s = std::sqrt(v > T(0) ? v : T(0));
+      a = s;
+      b = s > T(0) ? T(1) / s : T(0);
+      break;
+    }
+    default:
+      a = v;
+  }
+}
+
+// Constants of one activation, as scalars (broadcast where used: containers of vector types would need
+// 64-byte aligned allocation).
+template <class S>
+struct ActConsts {
+  using T = typename S::T;
+  T ab, dba2, hi, lo, two_b2, a2_2pi, a2b2_4pi, c02, four_b4, a2b2_half, a2_half, neg_half_b2, cos2c, dmin;
+  explicit ActConsts(const FastStep& st) {
+    const double a = st.a, b = st.b, c0 = st.c;
+    ab = T(a * b);
+    dba2 = T((b - a) * (b - a));
+    hi = T(1) - T(4) * S::kEps;
+    lo = T(-1) + T(4) * S::kEps;
+    two_b2 = T(2 * b * b);
+    a2_2pi = T(a * a * 2 / M_PI);
+    a2b2_4pi = T(a * a * b * b * 4 / M_PI);
+    c02 = T(c0 * c0);
+    four_b4 = T(4 * b * b * b * b);
+    a2b2_half = T(a * a * b * b * 0.5);
+    a2_half = T(a * a * 0.5);
+    neg_half_b2 = T(-0.5 * b * b);
+    cos2c = T(std::cos(2 * c0));
+    dmin = std::is_same<T, float>::value ? T(1e-37) : T(1e-300);
+  }
+};
+
+// The correlation c / sqrt(v1 v2) from r = 1/sqrt(v), clamped to [-1, 1]; values within 4 ulps of ±1 are
+// snapped to ±1 (what the inputs' rounding can decide there), so an input's correlation with itself is
+// exactly 1.
+template <class S>
+inline typename S::V correlation(const ActConsts<S>& k, typename S::V c, typename S::V r1, typename S::V r2) {
+  using V = typename S::V;
+  const V one = S::set1(1), mone = S::set1(-1);
+  V rho = c * (r1 * r2);
+  rho = S::min(S::max(rho, mone), one);
+  rho = S::blend(S::gt(rho, S::set1(k.hi)), rho, one);
+  rho = S::blend(S::lt(rho, S::set1(k.lo)), rho, mone);
+  return rho;
+}
+
+// One activation on a vector of pairs. c, t: Σ and Θ (updated); (a1, b1), (a2, b2): the self quantities of
+// the two inputs (see self_quantities).
+template <class S>
+inline void apply_act(const FastStep& st, const ActConsts<S>& k, typename S::V& c, typename S::V& t,
+                      bool with_ntk, typename S::V a1, typename S::V b1, typename S::V a2, typename S::V b2) {
+  using V = typename S::V;
+  using T = typename S::T;
+  const V one = S::set1(T(1)), mone = S::set1(T(-1)), zero = S::zero();
+  const V pi = S::set1(T(M_PI)), inv2pi = S::set1(T(1.0 / (2 * M_PI))), two_pi = S::set1(T(2 * M_PI));
+  switch (st.act) {
+    case ActKind::kABRelu: {
+      const V rho = correlation<S>(k, c, b1, b2);
+      const V theta = S::acos(rho);
+      const V pt = pi - theta;
+      const V sn = S::sqrt(S::max(one - rho * rho, zero));
+      const V d = a1 * a2;
+      const V ff = d * (sn + pt * rho) * inv2pi;
+      const V ab = S::set1(k.ab), dba2 = S::set1(k.dba2);
+      if (with_ntk) t = t * (ab + dba2 * (pt * inv2pi));
+      c = ab * c + dba2 * ff;
+      break;
+    }
+    case ActKind::kSign: {
+      const V rho = correlation<S>(k, c, b1, b2);
+      c = S::set1(T(2 / M_PI)) * S::asin(rho);
+      if (with_ntk) t = zero;
+      break;
+    }
+    case ActKind::kErf: {
+      const V two_b2 = S::set1(k.two_b2);
+      const V d1 = one + two_b2 * a1, d2 = one + two_b2 * a2;
+      const V prod = d1 * d2;
+      V arg = two_b2 * c / S::sqrt(prod);
+      arg = S::min(S::max(arg, mone), one);
+      if (with_ntk) t = t * (S::set1(k.a2b2_4pi) / S::sqrt(prod - S::set1(k.four_b4) * (c * c)));
+      c = S::set1(k.a2_2pi) * S::asin(arg) + S::set1(k.c02);
+      break;
+    }
+    case ActKind::kGelu: {
+      const V p1 = one + a1, p2 = one + a2;
+      const V s = p1 * p2;
+      const V D = S::max(s - c * c, S::set1(k.dmin));
+      V arg = c / S::sqrt(s);
+      arg = S::min(S::max(arg, mone), one);
+      const V P = S::set1(T(0.25)) + S::asin(arg) * inv2pi;
+      const V sd = S::sqrt(D);
+      const V v12 = a1 * a2;
+      const V ff = c * P + (v12 + c * c * (one - v12) / s) / (two_pi * sd);
+      if (with_ntk) {
+        const V dd = P + c * (one / p1 + one / p2) / (two_pi * sd) + c / (two_pi * D * sd);
+        t = t * dd;
+      }
+      c = ff;
+      break;
+    }
+    case ActKind::kSin: {
+      const V sumv = a1 + a2, nh = S::set1(k.neg_half_b2);
+      const V m = S::exp(nh * (sumv - (c + c)));
+      const V p = S::exp(nh * (sumv + (c + c))) * S::set1(k.cos2c);
+      if (with_ntk) t = t * (S::set1(k.a2b2_half) * (m + p));
+      c = S::set1(k.a2_half) * (m - p);
+      break;
+    }
+  }
+}
+
+}  // namespace ntk::fast
+
+#pragma GCC pop_options

@@ -1,0 +1,273 @@
+// The fast engines (src/kernel/fast_*.cpp) against the reference engine: random fully-connected and
+// convolutional architectures, both parameterizations, trainable=false, sizes that are not multiples of any
+// tile or vector width, odd image sizes, arbitrary tiles, duplicated inputs, and thread counts.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <sstream>
+
+#include "common/test_util.h"
+#include "kernel/fast_engines.h"
+#include "ntk/arch.h"
+#include "ntk/kernel_engine.h"
+
+namespace ntk {
+namespace {
+
+// Largest entrywise relative difference, relative to max(|b_ij|, 1e-3 max|b|) so that entries near zero (erf,
+// sin, abs of anti-correlated inputs) are compared on the kernel's own scale.
+double max_rel_diff(const Matrix& a, const Matrix& b) {
+  const double scale = b.cwiseAbs().maxCoeff();
+  double worst = 0;
+  for (Eigen::Index i = 0; i < b.rows(); ++i)
+    for (Eigen::Index j = 0; j < b.cols(); ++j) {
+      const double den = std::max(std::abs(b(i, j)), 1e-3 * scale);
+      worst = std::max(worst, std::abs(a(i, j) - b(i, j)) / den);
+    }
+  return worst;
+}
+
+struct Case {
+  std::string arch;
+  Parameterization p = Parameterization::kNtk;
+};
+
+std::string num(double v) {
+  std::ostringstream s;
+  s.precision(3);
+  s << v;
+  return s.str();
+}
+
+std::string random_activation(std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  switch (rng() % 9) {
+    case 0:
+      return "relu";
+    case 1:
+      return "leaky_relu(alpha=" + num(0.05 + 0.3 * u(rng)) + ")";
+    case 2:
+      return "abrelu(a=" + num(-0.5 + u(rng)) + ", b=" + num(0.5 + u(rng)) + ")";
+    case 3:
+      return "abs";
+    case 4:
+      return "erf(a=" + num(0.5 + u(rng)) + ", b=" + num(0.3 + u(rng)) + ", c=" + num(0.3 * u(rng)) + ")";
+    case 5:
+      return "gelu";
+    case 6:
+      return "sign";
+    case 7:
+      return "sin(a=" + num(0.5 + u(rng)) + ", b=" + num(0.3 + u(rng)) + ", c=" + num(u(rng)) + ")";
+    default:
+      return "relu";
+  }
+}
+
+// width < 0: random (or the default); 0: the default; > 0: that width.
+std::string random_affine(std::mt19937_64& rng, const char* name, const std::string& first_args = "",
+                          int width = -1, int* chosen = nullptr) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::string s = std::string(name) + "(" + first_args + (first_args.empty() ? "" : ", ") +
+                  "w_std=" + num(0.8 + u(rng)) +
+                  ", b_std=" + (rng() % 3 == 0 ? std::string("0") : num(0.05 + 0.5 * u(rng)));
+  if (rng() % 4 == 0) s += ", trainable=false";
+  if (width < 0) width = rng() % 2 == 0 ? static_cast<int>(3 + rng() % 20) : 0;
+  if (width > 0) s += ", width=" + std::to_string(width);
+  if (chosen) *chosen = width;
+  return s + ")";
+}
+
+Case random_fc(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string a = random_affine(rng, "dense");
+  const int depth = 1 + static_cast<int>(rng() % 5);
+  for (int l = 0; l < depth; ++l) {
+    if (rng() % 5 == 0) a += ", layernorm";
+    a += ", " + random_activation(rng);
+    int width = 0;
+    a += ", " + random_affine(rng, "dense", "", -1, &width);
+    if (rng() % 4 == 0)
+      a += ", residual(" + random_activation(rng) + ", " + random_affine(rng, "dense", "", width) + ")";
+  }
+  a += rng() % 2 ? ", relu, dense" : ", dense(w_std=0.9)";
+  return {a, rng() % 2 ? Parameterization::kNtk : Parameterization::kStandard};
+}
+
+Case random_cnn(uint64_t seed, bool gap) {
+  std::mt19937_64 rng(seed);
+  auto conv = [&]() {
+    const int k = 1 + static_cast<int>(rng() % 3);  // 1, 2 or 3
+    const bool valid = rng() % 4 == 0;
+    return random_affine(rng, "conv", std::to_string(k) + ", pad=" + (valid ? "valid" : "same"));
+  };
+  std::string a = conv();
+  const int depth = 1 + static_cast<int>(rng() % 3);
+  for (int l = 0; l < depth; ++l) {
+    if (rng() % 6 == 0) a += ", layernorm";
+    a += ", " + random_activation(rng) + ", " + conv();
+    if (rng() % 5 == 0) {
+      int width = 0;
+      a += ", " + random_affine(rng, "conv", "3", -1, &width);
+      a += ", residual(" + random_activation(rng) + ", " + random_affine(rng, "conv", "3", width) + ")";
+    }
+  }
+  if (rng() % 3 == 0) a += ", " + random_activation(rng);
+  a += gap ? ", gap" : ", flatten";
+  if (gap && rng() % 2) a += ", " + random_affine(rng, "dense") + ", " + random_activation(rng);
+  a += ", dense";
+  return {a, rng() % 2 ? Parameterization::kNtk : Parameterization::kStandard};
+}
+
+void expect_fast_matches(const Case& c, const Tensor& x1, const Tensor* x2, DType dtype, double tol) {
+  SCOPED_TRACE(c.arch + " [" + parameterization_name(c.p) + ", " + dtype_name(dtype) + "]");
+  const Architecture arch = Architecture::parse(c.arch);
+  KernelOptions o = testing::options(c.p, dtype);
+  std::string why;
+  ASSERT_TRUE(fast::make_engine(arch, x1, x2, o, &why) != nullptr) << "fast path not taken: " << why;
+  const Kernels fast = compute_kernels(arch, x1, x2, o);
+  o.reference = true;
+  const Kernels ref = compute_kernels(arch, x1, x2, o);
+  EXPECT_LE(max_rel_diff(fast.nngp, ref.nngp), tol);
+  EXPECT_LE(max_rel_diff(fast.ntk, ref.ntk), tol);
+}
+
+class FastPaths : public ::testing::TestWithParam<DType> {};
+
+TEST_P(FastPaths, FullyConnectedRandomArchitectures) {
+  if (!fast::available()) GTEST_SKIP() << "no AVX-512 fast kernels in this build/CPU";
+  const DType dt = GetParam();
+  const Tensor x1 = testing::random_tensor({37, 13}, 1), x2 = testing::random_tensor({29, 13}, 2, 2.0);
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    const Case c = random_fc(seed);
+    expect_fast_matches(c, x1, &x2, dt, testing::tolerance(dt));
+    expect_fast_matches(c, x1, nullptr, dt, testing::tolerance(dt));
+  }
+}
+
+TEST_P(FastPaths, FullyConnectedDeepAndDuplicated) {
+  if (!fast::available()) GTEST_SKIP();
+  const DType dt = GetParam();
+  Tensor x1 = testing::random_tensor({45, 31}, 3), x2 = testing::random_tensor({19, 31}, 4);
+  // Rows of x2 equal to, or the negative of, rows of x1: correlations of exactly +1 and -1.
+  for (int k = 0; k < 31; ++k) {
+    x2.row(3)[k] = x1.row(7)[k];
+    x2.row(11)[k] = -x1.row(20)[k];
+  }
+  for (const char* a : {"repeat(20, dense(w_std=1.4, b_std=0.1), relu), dense",
+                        "repeat(10, dense(w_std=1.3, b_std=0.2), erf), dense",
+                        "repeat(8, dense(w_std=1.2, b_std=0.3), gelu), dense(w_std=0.7)",
+                        "dense, abs, repeat(6, dense(b_std=0.5), sign, dense), dense"}) {
+    for (Parameterization p : {Parameterization::kNtk, Parameterization::kStandard}) {
+      expect_fast_matches({a, p}, x1, &x2, dt, testing::tolerance(dt));
+      expect_fast_matches({a, p}, x1, nullptr, dt, testing::tolerance(dt));
+    }
+  }
+}
+
+TEST_P(FastPaths, ConvolutionalRandomArchitectures) {
+  if (!fast::available()) GTEST_SKIP();
+  const DType dt = GetParam();
+  const std::vector<std::vector<int64_t>> sizes = {{5, 7, 3}, {6, 5, 2}, {9, 9, 3}, {4, 11, 1}};
+  for (uint64_t seed = 0; seed < 24; ++seed) {
+    const auto& hw = sizes[seed % sizes.size()];
+    const Tensor x1 = testing::random_tensor({7, hw[0], hw[1], hw[2]}, 10 + seed);
+    const Tensor x2 = testing::random_tensor({5, hw[0], hw[1], hw[2]}, 100 + seed, 1.5);
+    Case c = random_cnn(seed, seed % 3 != 2);
+    // valid convolutions must leave something of small images
+    try {
+      Architecture::parse(c.arch).infer_shapes(example_shape_of(x1, "x1"));
+    } catch (const std::exception&) {
+      continue;
+    }
+    expect_fast_matches(c, x1, &x2, dt, testing::tolerance(dt));
+    expect_fast_matches(c, x1, nullptr, dt, testing::tolerance(dt));
+  }
+}
+
+TEST_P(FastPaths, ConvolutionalDeep) {
+  if (!fast::available()) GTEST_SKIP();
+  const DType dt = GetParam();
+  const Tensor x1 = testing::random_tensor({6, 8, 7, 3}, 5), x2 = testing::random_tensor({3, 8, 7, 3}, 6);
+  for (const char* a :
+       {"conv(3, w_std=1.4, b_std=0.1), repeat(8, relu, conv(3, w_std=1.4, b_std=0.1)), gap, dense",
+        "repeat(8, conv(3, w_std=1.4), relu), flatten, dense",
+        "conv(5, pad=valid), erf, conv(2), gelu, conv(3, pad=valid, trainable=false), relu, gap, "
+        "dense(b_std=0.3), relu, dense"}) {
+    for (Parameterization p : {Parameterization::kNtk, Parameterization::kStandard}) {
+      expect_fast_matches({a, p}, x1, &x2, dt, testing::tolerance(dt));
+      expect_fast_matches({a, p}, x1, nullptr, dt, testing::tolerance(dt));
+    }
+  }
+}
+
+// Arbitrary tiles (crossing the diagonal of a symmetric kernel, single entries, ragged edges) equal the full
+// kernel, and the result does not depend on the thread count.
+TEST_P(FastPaths, ArbitraryTilesAndThreads) {
+  if (!fast::available()) GTEST_SKIP();
+  const DType dt = GetParam();
+  struct Input {
+    std::string arch;
+    Tensor x;
+  };
+  const std::vector<Input> inputs = {
+      {"repeat(3, dense(w_std=1.5, b_std=0.1), relu), dense", testing::random_tensor({41, 9}, 7)},
+      {"repeat(3, conv(3, w_std=1.5, b_std=0.1), relu), gap, dense",
+       testing::random_tensor({9, 5, 6, 2}, 8)}};
+  const std::vector<TileSpec> tiles = {
+      {0, 5, 0, 5}, {3, 17, 2, 30}, {7, 8, 7, 8}, {2, 9, 0, 9}, {4, 6, 1, 9}};
+  for (const Input& in : inputs) {
+    SCOPED_TRACE(in.arch);
+    const Architecture arch = Architecture::parse(in.arch);
+    KernelOptions o = testing::options(Parameterization::kNtk, dt);
+    o.ctx.threads = 1;
+    const Kernels one = compute_kernels(arch, in.x, nullptr, o);
+    o.ctx.threads = 2;
+    const Kernels two = compute_kernels(arch, in.x, nullptr, o);
+    EXPECT_EQ((one.nngp - two.nngp).cwiseAbs().maxCoeff(), 0.0);
+    EXPECT_EQ((one.ntk - two.ntk).cwiseAbs().maxCoeff(), 0.0);
+    auto engine = KernelEngine::create(arch, in.x, nullptr, o);
+    engine->prepare();
+    const int64_t n = in.x.rows();
+    for (const TileSpec& t : tiles) {
+      const int64_t r1 = std::min(t.row_end, n), c1 = std::min(t.col_end, n);
+      if (t.row_begin >= r1 || t.col_begin >= c1) continue;
+      const int64_t ld = c1 - t.col_begin + 3;
+      std::vector<double> nd((r1 - t.row_begin) * ld), td(nd.size());
+      std::vector<float> nf(nd.size()), tf(nd.size());
+      const bool f32 = dt == DType::kFloat32;
+      engine->compute_tile({t.row_begin, r1, t.col_begin, c1},
+                           f32 ? static_cast<void*>(nf.data()) : nd.data(),
+                           f32 ? static_cast<void*>(tf.data()) : td.data(), ld);
+      for (int64_t i = t.row_begin; i < r1; ++i)
+        for (int64_t j = t.col_begin; j < c1; ++j) {
+          const int64_t q = (i - t.row_begin) * ld + (j - t.col_begin);
+          // The Gram of a fully-connected tile is one BLAS call whose blocking depends on the tile's shape.
+          const double tol = (f32 ? 1e-5 : 1e-13);
+          EXPECT_NEAR(f32 ? nf[q] : nd[q], two.nngp(i, j), tol * std::abs(two.nngp(i, j))) << i << "," << j;
+          EXPECT_NEAR(f32 ? tf[q] : td[q], two.ntk(i, j), tol * std::abs(two.ntk(i, j))) << i << "," << j;
+        }
+    }
+  }
+}
+
+TEST(FastPathsScope, FallsBackOutsideTheFastPath) {
+  if (!fast::available()) GTEST_SKIP();
+  const Tensor v = testing::random_tensor({4, 5}, 1), img = testing::random_tensor({3, 6, 6, 2}, 2);
+  const KernelOptions o = testing::options();
+  std::string why;
+  EXPECT_EQ(fast::make_engine(Architecture::parse("dense, tanh, dense"), v, nullptr, o, &why), nullptr);
+  EXPECT_EQ(
+      fast::make_engine(Architecture::parse("conv(3), relu, avgpool(2), gap, dense"), img, nullptr, o, &why),
+      nullptr);
+  EXPECT_EQ(
+      fast::make_engine(Architecture::parse("conv(3, stride=2), relu, gap, dense"), img, nullptr, o, &why),
+      nullptr);
+  // ... and the fallback still computes the kernel.
+  EXPECT_NO_THROW(compute_kernels("dense, tanh, dense", v, nullptr, o));
+}
+
+INSTANTIATE_TEST_SUITE_P(DTypes, FastPaths, ::testing::Values(DType::kFloat64, DType::kFloat32),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+}  // namespace
+}  // namespace ntk
