@@ -183,9 +183,17 @@ class NtkGpEnsemble {
   GpPrediction predict(double t, const Matrix& ntk_test_train, const Matrix& nngp_test_train,
                        const Matrix& y_train, const Matrix* nngp_test_test = nullptr,
                        const Vector* nngp_test_diag = nullptr) const;
+  // The same after `steps` discrete gradient-descent steps: e^{−ηΘt} replaced by (I − ηΘ)^steps.
+  GpPrediction predict_steps(int64_t steps, const Matrix& ntk_test_train, const Matrix& nngp_test_train,
+                             const Matrix& y_train, const Matrix* nngp_test_test = nullptr,
+                             const Vector* nngp_test_diag = nullptr) const;
   const GradientFlow& flow() const { return flow_; }
 
  private:
+  // Mean and covariance from B = A Θ(X,x*).
+  GpPrediction assemble(const Matrix& b, const Matrix& ntk_test_train, const Matrix& nngp_test_train,
+                        const Matrix& y_train, const Matrix* nngp_test_test,
+                        const Vector* nngp_test_diag) const;
   GradientFlow flow_;
   Matrix nngp_;
 };

@@ -206,14 +206,28 @@ NtkGpEnsemble::NtkGpEnsemble(const Matrix& ntk_train_train, const Matrix& nngp_t
 GpPrediction NtkGpEnsemble::predict(double t, const Matrix& ntk_test_train, const Matrix& nngp_test_train,
                                     const Matrix& y_train, const Matrix* nngp_test_test,
                                     const Vector* nngp_test_diag) const {
+  check_rows(ntk_test_train, ntk_test_train.rows(), nngp_.rows(), "test-train NTK");
+  // B = A Θ(X,x*) (n, m); A is symmetric (a function of Θ), so Θ(x*,X) A = Bᵀ.
+  return assemble(flow_.apply(t, ntk_test_train.transpose()), ntk_test_train, nngp_test_train, y_train,
+                  nngp_test_test, nngp_test_diag);
+}
+
+GpPrediction NtkGpEnsemble::predict_steps(int64_t steps, const Matrix& ntk_test_train,
+                                          const Matrix& nngp_test_train, const Matrix& y_train,
+                                          const Matrix* nngp_test_test, const Vector* nngp_test_diag) const {
+  check_rows(ntk_test_train, ntk_test_train.rows(), nngp_.rows(), "test-train NTK");
+  return assemble(flow_.apply_steps(steps, ntk_test_train.transpose()), ntk_test_train, nngp_test_train,
+                  y_train, nngp_test_test, nngp_test_diag);
+}
+
+GpPrediction NtkGpEnsemble::assemble(const Matrix& b, const Matrix& ntk_test_train,
+                                     const Matrix& nngp_test_train, const Matrix& y_train,
+                                     const Matrix* nngp_test_test, const Vector* nngp_test_diag) const {
   const int64_t n = nngp_.rows(), m = ntk_test_train.rows();
-  check_rows(ntk_test_train, m, n, "test-train NTK");
   check_rows(nngp_test_train, m, n, "test-train NNGP");
   NTK_THROW_IF_NOT(y_train.rows() == n, "training targets have %lld rows, expected %lld",
                    static_cast<long long>(y_train.rows()), static_cast<long long>(n));
   GpPrediction out;
-  // B = A Θ(X,x*) (n, m); A is symmetric (a function of Θ), so Θ(x*,X) A = Bᵀ.
-  Matrix b = flow_.apply(t, ntk_test_train.transpose());
   out.info = flow_.info();
   out.mean = b.transpose() * y_train;
   if (!nngp_test_test && !nngp_test_diag) return out;

@@ -1,0 +1,306 @@
+// ntk regress: kernel regression / classification with the exact NTK or NNGP of an architecture.
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/common.h"
+#include "cli/labeled_data.h"
+#include "ntk/arch.h"
+#include "ntk/error.h"
+#include "ntk/io.h"
+#include "ntk/solvers.h"
+#include "ntk/version.h"
+
+namespace ntk::cli {
+namespace {
+
+using json = nlohmann::json;
+
+struct RegressArgs {
+  std::string arch, train, test, y_train, y_test, format = "auto", solver = "exact", kernel = "ntk",
+                                                  task = "auto", targets = "0,1", parameterization = "ntk",
+                                                  out, scores, variance_out, cache;
+  int64_t label_column = -1;
+  double diag_reg = 0.0, time = kInfiniteTime, lr = 1.0, c = 1.0;
+  int64_t steps = 100;
+  bool reg_absolute = false, refresh_cache = false;
+  ContextOptions ctx;
+};
+
+struct KernelBlocks {
+  Matrix nngp_dd, ntk_dd, nngp_td, ntk_td, nngp_tt, ntk_tt;
+};
+
+bool file_exists(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0;
+}
+
+Matrix load_matrix(const std::string& path, int64_t rows, int64_t cols) {
+  Tensor t = io::load_npy(path);
+  NTK_THROW_IF_NOT(t.rank() == 2 && t.dim(0) == rows && t.dim(1) == cols,
+                   "%s: cached kernel has shape %s, expected (%lld, %lld); use --refresh-cache", path.c_str(),
+                   t.shape_string().c_str(), static_cast<long long>(rows), static_cast<long long>(cols));
+  return Eigen::Map<const Matrix>(t.data.data(), rows, cols);
+}
+
+// Computes (or reuses from --kernel-cache) the NNGP and NTK blocks. The cache holds .npy files plus
+// kernels.json recording the architecture, parameterization and checksums of the inputs: a cache made for
+// other inputs or another architecture is refused rather than silently reused.
+KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& xte, bool need_tt,
+                         const Context& ctx) {
+  KernelOptions opt;
+  opt.parameterization = parse_parameterization(a.parameterization);
+  opt.ctx = ctx;
+  const Architecture arch = Architecture::parse(a.arch);
+  json meta = {{"arch", a.arch},
+               {"parameterization", a.parameterization},
+               {"train_checksum", tensor_checksum(xtr)},
+               {"train_shape", xtr.shape},
+               {"test_checksum", tensor_checksum(xte)},
+               {"test_shape", xte.shape}};
+  const std::string meta_path = a.cache.empty() ? "" : a.cache + "/kernels.json";
+  if (!a.cache.empty()) {
+    mkdir(a.cache.c_str(), 0755);
+    struct stat st {};
+    NTK_THROW_IF_NOT(stat(a.cache.c_str(), &st) == 0 && S_ISDIR(st.st_mode),
+                     "%s: cannot create the kernel cache "
+                     "folder",
+                     a.cache.c_str());
+    if (file_exists(meta_path) && !a.refresh_cache) {
+      json old;
+      try {
+        std::ifstream(meta_path) >> old;
+      } catch (const std::exception& e) {
+        NTK_THROW("%s: unreadable kernel cache description (%s); use --refresh-cache", meta_path.c_str(),
+                  e.what());
+      }
+      for (const char* key :
+           {"arch", "parameterization", "train_checksum", "train_shape", "test_checksum", "test_shape"}) {
+        NTK_THROW_IF_NOT(
+            old.contains(key) && old[key] == meta[key],
+            "%s: stale kernel cache: its %s (%s) differs from this run's (%s); use --refresh-cache or "
+            "another --kernel-cache folder",
+            meta_path.c_str(), key, old.contains(key) ? old[key].dump().c_str() : "missing",
+            meta[key].dump().c_str());
+      }
+    }
+  }
+  KernelBlocks k;
+  auto block = [&](const char* name, const Tensor& x1, const Tensor* x2, Matrix& nngp, Matrix& ntk) {
+    const int64_t rows = x1.rows(), cols = x2 ? x2->rows() : x1.rows();
+    const std::string base = a.cache.empty() ? "" : a.cache + "/" + name;
+    if (!a.cache.empty() && !a.refresh_cache && file_exists(base + ".ntk.npy") &&
+        file_exists(base + ".nngp.npy") && file_exists(meta_path)) {
+      nngp = load_matrix(base + ".nngp.npy", rows, cols);
+      ntk = load_matrix(base + ".ntk.npy", rows, cols);
+      std::fprintf(stderr, "ntk: reusing cached %s kernels from %s\n", name, a.cache.c_str());
+      return;
+    }
+    Kernels kk = compute_kernels(arch, x1, x2, opt);
+    nngp = std::move(kk.nngp);
+    ntk = std::move(kk.ntk);
+    if (!a.cache.empty()) {
+      save_matrix_npy(base + ".nngp.npy", nngp, DType::kFloat64);
+      save_matrix_npy(base + ".ntk.npy", ntk, DType::kFloat64);
+    }
+  };
+  if (!a.cache.empty() && a.refresh_cache) std::remove(meta_path.c_str());
+  block("train_train", xtr, nullptr, k.nngp_dd, k.ntk_dd);
+  block("test_train", xte, &xtr, k.nngp_td, k.ntk_td);
+  if (need_tt) block("test_test", xte, nullptr, k.nngp_tt, k.ntk_tt);
+  if (!a.cache.empty()) {
+    io::AtomicFile f(meta_path);
+    meta["ntk_version"] = NTK_VERSION_STRING;
+    f.write(meta.dump(2) + "\n");
+    f.commit();
+  }
+  return k;
+}
+
+std::pair<double, double> parse_targets(const std::string& s) {
+  double off = 0, on = 0;
+  char extra = 0;
+  NTK_THROW_IF_NOT(std::sscanf(s.c_str(), "%lf,%lf%c", &off, &on, &extra) == 2 && off != on,
+                   "--targets: expected two different numbers 'off,on' (e.g. -0.1,0.9), got '%s'", s.c_str());
+  return {off, on};
+}
+
+void run_regress(const RegressArgs& a) {
+  for (const std::string* p : {&a.out, &a.scores, &a.variance_out})
+    if (!p->empty()) check_output_path(*p);
+  const bool gp = a.solver == "nngp-gp" || a.solver == "ntk-gp";
+  NTK_THROW_IF_NOT(a.variance_out.empty() || gp, "--variance-out needs --solver nngp-gp or ntk-gp");
+  NTK_THROW_IF_NOT(a.lr > 0 && std::isfinite(a.lr), "--lr must be > 0, got %g", a.lr);
+  NTK_THROW_IF_NOT(a.steps >= 0, "--steps must be >= 0");
+  Architecture::parse(a.arch);  // spec errors before loading data
+  const Context ctx = a.ctx.make();
+
+  DataOptions dopt{a.format, a.label_column};
+  LabeledData tr = load_labeled(a.train, a.y_train, dopt);
+  NTK_THROW_IF_NOT(tr.y.size() > 0, "%s: no training targets (.npy inputs need --y-train)", a.train.c_str());
+  LabeledData te = load_labeled(a.test, a.y_test, dopt, tr.x.dim(1), a.train);
+  NTK_THROW_IF_NOT(te.y.size() == 0 || te.y.cols() == tr.y.cols(),
+                   "%s: %lld target columns, the training targets (%s) have %lld", te.targets_path.c_str(),
+                   static_cast<long long>(te.y.cols()), tr.targets_path.c_str(),
+                   static_cast<long long>(tr.y.cols()));
+
+  bool classify = a.task == "classify" || (a.task == "auto" && (looks_like_labels(tr) || a.solver == "svm"));
+  NTK_THROW_IF_NOT(!(a.solver == "svm" && a.task == "regress"),
+                   "--solver svm classifies; drop --task regress");
+  std::vector<int> ytr_labels, yte_labels;
+  Matrix ytr = tr.y;
+  int classes = 0;
+  if (classify) {
+    ytr_labels = class_labels(tr);
+    NTK_THROW_IF_NOT(distinct_classes(ytr_labels) >= 2,
+                     "%s: the training labels hold a single class (%d); classification needs at least two",
+                     tr.targets_path.c_str(), ytr_labels.front());
+    if (te.y.size() > 0) yte_labels = class_labels(te);
+    classes = std::max(count_classes(ytr_labels), count_classes(yte_labels));
+    auto [off, on] = parse_targets(a.targets);
+    ytr = one_hot(ytr_labels, classes, off, on);
+  }
+
+  KernelBlocks k = get_kernels(a, tr.x, te.x, gp && !a.variance_out.empty(), ctx);
+  const Matrix& kdd = a.kernel == "ntk" ? k.ntk_dd : k.nngp_dd;
+  const Matrix& ktd = a.kernel == "ntk" ? k.ntk_td : k.nngp_td;
+  RegOptions reg;
+  reg.diag_reg = a.diag_reg;
+  reg.absolute = a.reg_absolute;
+
+  Matrix pred;      // (M, outputs) regression outputs / one-hot scores / SVM decision values
+  Vector variance;  // GP solvers
+  std::vector<int> labels_pred;
+  if (a.solver == "exact") {
+    pred = ktd * cholesky_solve(kdd, ytr, reg);
+  } else if (a.solver == "flow") {
+    pred = GradientFlow(kdd, a.lr, reg).predict_test(a.time, ktd, ytr);
+  } else if (a.solver == "gd") {
+    pred = GradientFlow(kdd, a.lr, reg).predict_test_steps(a.steps, ktd, ytr);
+  } else if (a.solver == "nngp-gp") {
+    GpPrediction g =
+        nngp_posterior(k.nngp_dd, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr, nullptr, reg);
+    pred = g.mean;
+    variance = g.variance;
+  } else if (a.solver == "ntk-gp") {
+    NtkGpEnsemble ens(k.ntk_dd, k.nngp_dd, a.lr, reg);
+    GpPrediction g = ens.predict(a.time, k.ntk_td, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr);
+    pred = g.mean;
+    variance = g.variance;
+  } else {  // svm
+    PrecomputedSvm svm;
+    SvmOptions so;
+    so.C = a.c;
+    svm.fit(kdd, ytr_labels, so);
+    labels_pred = svm.predict(ktd);
+    pred = svm.decision_function(ktd);
+  }
+  if (classify && labels_pred.empty()) labels_pred = argmax_rows(pred);
+
+  // Metrics.
+  std::printf("train %lld x %lld, test %lld, solver %s, kernel %s\n", static_cast<long long>(tr.x.rows()),
+              static_cast<long long>(tr.x.dim(1)), static_cast<long long>(te.x.rows()), a.solver.c_str(),
+              a.solver == "nngp-gp"  ? "nngp"
+              : a.solver == "ntk-gp" ? "ntk+nngp"
+                                     : a.kernel.c_str());
+  if (te.y.size() > 0) {
+    if (classify) {
+      if (a.solver != "svm") {
+        auto [off, on] = parse_targets(a.targets);
+        std::printf("test MSE (one-hot targets %g/%g): %.6g\n", off, on,
+                    mean_squared_error(pred, one_hot(yte_labels, classes, off, on)));
+      }
+      std::printf("test accuracy: %.4f\n", accuracy(labels_pred, yte_labels));
+    } else {
+      std::printf("test MSE: %.6g\n", mean_squared_error(pred, te.y));
+    }
+  }
+  if (!a.out.empty()) {
+    if (classify) {
+      Matrix l(static_cast<Eigen::Index>(labels_pred.size()), 1);
+      for (size_t i = 0; i < labels_pred.size(); ++i) l(static_cast<Eigen::Index>(i), 0) = labels_pred[i];
+      save_table(a.out, l);
+    } else {
+      save_table(a.out, pred);
+    }
+  }
+  if (!a.scores.empty()) save_table(a.scores, pred);
+  if (!a.variance_out.empty()) save_table(a.variance_out, Matrix(variance));
+}
+
+void register_regress(CLI::App& app) {
+  auto a = std::make_shared<RegressArgs>();
+  CLI::App* cmd = app.add_subcommand("regress",
+                                     "predict with the exact NTK / NNGP: kernel regression, gradient "
+                                     "flow, GP inference, one-hot or SVM classification");
+  cmd->footer(
+      "Data: CSV or LIBSVM files with a label column (--label-column for CSV, default last), or .npy inputs\n"
+      "with --y-train / --y-test (.npy or CSV targets). Integer labels mean classification (--task auto).\n\n"
+      "Solvers (docs/solvers.md):\n"
+      "  exact    kernel regression K(x,X) (K + diag_reg)^-1 Y by Cholesky (gradient flow at t = inf)\n"
+      "  flow     gradient flow on the MSE loss up to --time with learning rate --lr\n"
+      "  gd       --steps discrete gradient-descent steps with learning rate --lr\n"
+      "  nngp-gp  NNGP posterior mean (variance with --variance-out; diag_reg = noise variance)\n"
+      "  ntk-gp   mean (and variance) of the ensemble of trained infinite networks at --time (Lee et al. "
+      "2019)\n"
+      "  svm      C-SVM on the precomputed kernel (libsvm, one-vs-one), --C\n\n"
+      "Examples:\n"
+      "  ntk regress --arch 'repeat(2, dense, relu), dense' --train train.csv --test test.csv --out "
+      "pred.csv\n"
+      "  ntk regress --arch 'dense, relu, dense' --train x.npy --y-train y.npy --test xt.npy --y-test yt.npy "
+      "\\\n"
+      "      --solver ntk-gp --time 100 --variance-out var.npy --kernel-cache kcache --out mean.npy");
+  cmd->add_option("--arch", a->arch, "architecture (docs/architecture.md)")->required();
+  cmd->add_option("--train", a->train, "training data (CSV, LIBSVM or .npy)")->required();
+  cmd->add_option("--test", a->test, "test data (same format and width)")->required();
+  cmd->add_option("--y-train", a->y_train, "training targets for .npy inputs (.npy or CSV, (N,) or (N, k))");
+  cmd->add_option("--y-test", a->y_test, "test targets for .npy inputs (optional: metrics need them)");
+  cmd->add_option("--format", a->format, "data format: auto | csv | libsvm | npy")->capture_default_str();
+  cmd->add_option("--label-column", a->label_column, "CSV label column (negative counts from the end)")
+      ->capture_default_str();
+  cmd->add_option("--solver", a->solver, "exact | flow | gd | nngp-gp | ntk-gp | svm")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"exact", "flow", "gd", "nngp-gp", "ntk-gp", "svm"}));
+  cmd->add_option("--kernel", a->kernel, "kernel for exact / flow / gd / svm: ntk | nngp")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ntk", "nngp"}));
+  cmd->add_option("--task", a->task, "auto | classify | regress")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "classify", "regress"}));
+  cmd->add_option("--targets", a->targets,
+                  "one-hot target values off,on for classification (Arora et al. 2019: "
+                  "-0.1,0.9)")
+      ->capture_default_str();
+  cmd->add_option("--diag-reg", a->diag_reg,
+                  "diagonal regulariser, times the mean kernel diagonal unless "
+                  "--reg-absolute")
+      ->capture_default_str();
+  cmd->add_flag("--reg-absolute", a->reg_absolute, "--diag-reg is an absolute amount");
+  cmd->add_option("--time", a->time, "training time t for flow / ntk-gp (default inf)");
+  cmd->add_option("--lr", a->lr, "learning rate for flow / gd / ntk-gp")->capture_default_str();
+  cmd->add_option("--steps", a->steps, "gradient-descent steps for gd")->capture_default_str();
+  cmd->add_option("--C", a->c, "SVM penalty C")->capture_default_str();
+  cmd->add_option("--parameterization", a->parameterization, "ntk | standard")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ntk", "standard"}));
+  cmd->add_option("--out", a->out, "predictions (.npy or CSV): class labels when classifying, else outputs");
+  cmd->add_option("--scores", a->scores, "raw outputs (one-hot regression scores or SVM decision values)");
+  cmd->add_option("--variance-out", a->variance_out, "predictive variance per test point (nngp-gp, ntk-gp)");
+  cmd->add_option("--kernel-cache", a->cache,
+                  "folder to save kernels in and reuse them from (.npy + kernels.json "
+                  "with the architecture and input checksums; stale caches are "
+                  "refused)");
+  cmd->add_flag("--refresh-cache", a->refresh_cache, "recompute and overwrite the kernel cache");
+  a->ctx.add_to(cmd);
+  cmd->callback([a]() { run_regress(*a); });
+}
+
+NTK_REGISTER_COMMAND(40, register_regress);
+
+}  // namespace
+}  // namespace ntk::cli

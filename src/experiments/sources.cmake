@@ -1,0 +1,2 @@
+list(APPEND NTK_SOURCES)
+list(APPEND NTK_SOURCES src/experiments/uci.cpp)

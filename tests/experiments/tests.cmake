@@ -1,0 +1,2 @@
+list(APPEND NTK_TEST_SOURCES)
+list(APPEND NTK_TEST_SOURCES tests/experiments/test_uci.cpp)
