@@ -108,7 +108,17 @@ struct Simd<double> {
   static inline M lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
   static inline V blend(M m, V a, V b) { return _mm512_mask_blend_pd(m, a, b); }  // m ? b : a
   static inline double sum(V v) { return _mm512_reduce_add_pd(v); }
-  static inline __m512d to_double_lo(V v) { return v; }
+  static inline V abs(V v) { return _mm512_abs_pd(v); }
+  // ρ = c / sqrt(v1 v2) (0 when v1 v2 = 0), θ = acos ρ, sqrt(1 - ρ²) on the lanes of m.
+  static inline void exact_correlation(M m, V c, V v1, V v2, V& rho, V& theta, V& sn) {
+    const V d = _mm512_sqrt_pd(v1 * v2);
+    V r = c / d;
+    r = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(d, zero(), _CMP_GT_OQ), zero(), r);
+    r = min(max(r, set1(-1)), set1(1));
+    rho = blend(m, rho, r);
+    theta = blend(m, theta, acos(r));
+    sn = blend(m, sn, sqrt(max(set1(1) - r * r, zero())));
+  }
 };
 
 template <>
@@ -140,30 +150,45 @@ struct Simd<float> {
     __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
     return _mm512_reduce_add_pd(lo) + _mm512_reduce_add_pd(hi);
   }
+  static inline V abs(V v) { return _mm512_abs_ps(v); }
+  // As Simd<double>::exact_correlation, computed in double from the float inputs (as the reference engine
+  // does).
+  static inline void exact_correlation(M m, V c, V v1, V v2, V& rho, V& theta, V& sn) {
+    using D = Simd<double>;
+    __m512d r[2], th[2], s[2];
+    for (int h = 0; h < 2; ++h) {
+      const __m512d cd = _mm512_cvtps_pd(half(c, h)), a = _mm512_cvtps_pd(half(v1, h)),
+                    b = _mm512_cvtps_pd(half(v2, h));
+      __m512d rr = D::zero(), tt = D::zero(), ss = D::zero();
+      D::exact_correlation(0xFF, cd, a, b, rr, tt, ss);
+      r[h] = rr, th[h] = tt, s[h] = ss;
+    }
+    rho = blend(m, rho, join(r[0], r[1]));
+    theta = blend(m, theta, join(th[0], th[1]));
+    sn = blend(m, sn, join(s[0], s[1]));
+  }
+  static inline __m256 half(V v, int h) {
+    return h == 0 ? _mm512_castps512_ps256(v) : _mm512_extractf32x8_ps(v, 1);
+  }
+  static inline V join(__m512d lo, __m512d hi) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
+  }
 };
 
-// Per-slot self quantities stored for each input (and each position, for images):
-//   abrelu family: A = sqrt(v), B = 1 / sqrt(v) (0 when v = 0);  sign: B = 1 / sqrt(v);
-//   erf, gelu, sin: A = v;  layernorm: B = 1 / sqrt(v + eps).
+// Per-slot self quantities stored for each input (and each position, for images), from its self-variance v:
+//   activations: A = sqrt(v), B = 1 / sqrt(v) (0 when v = 0), Q = v;  layernorm: B = 1 / sqrt(v + eps).
 template <class T>
-inline void self_quantities(const FastStep& st, T v, T& a, T& b) {
+inline void self_quantities(const FastStep& st, T v, T& a, T& b, T& q) {
   a = 0;
   b = 0;
+  q = v;
   if (st.kind == FastStep::kLayerNorm) {
     b = static_cast<T>(1.0 / std::sqrt(static_cast<double>(v) + 1e-12));
     return;
   }
-  switch (st.act) {
-    case ActKind::kABRelu:
-    case ActKind::kSign: {
-      const T s = std::sqrt(v > T(0) ? v : T(0));
-      a = s;
-      b = s > T(0) ? T(1) / s : T(0);
-      break;
-    }
-    default:
-      a = v;
-  }
+  const T s = std::sqrt(v > T(0) ? v : T(0));
+  a = s;
+  b = s > T(0) ? T(1) / s : T(0);
 }
 
 // Constants of one activation, as scalars (broadcast where used: containers of vector types would need
@@ -171,13 +196,12 @@ inline void self_quantities(const FastStep& st, T v, T& a, T& b) {
 template <class S>
 struct ActConsts {
   using T = typename S::T;
-  T ab, dba2, hi, lo, two_b2, a2_2pi, a2b2_4pi, c02, four_b4, a2b2_half, a2_half, neg_half_b2, cos2c, dmin;
+  T ab, dba2, near, two_b2, a2_2pi, a2b2_4pi, c02, four_b4, a2b2_half, a2_half, neg_half_b2, cos2c, dmin;
   explicit ActConsts(const FastStep& st) {
     const double a = st.a, b = st.b, c0 = st.c;
     ab = T(a * b);
     dba2 = T((b - a) * (b - a));
-    hi = T(1) - T(4) * S::kEps;
-    lo = T(-1) + T(4) * S::kEps;
+    near = std::is_same<T, float>::value ? T(1 - 1e-3) : T(1 - 1e-6);
     two_b2 = T(2 * b * b);
     a2_2pi = T(a * a * 2 / M_PI);
     a2b2_4pi = T(a * a * b * b * 4 / M_PI);
@@ -191,35 +215,40 @@ struct ActConsts {
   }
 };
 
-// The correlation c / sqrt(v1 v2) from r = 1/sqrt(v), clamped to [-1, 1]; values within 4 ulps of ±1 are
-// snapped to ±1 (what the inputs' rounding can decide there), so an input's correlation with itself is
-// exactly 1.
+// The correlation ρ = c / sqrt(v1 v2) of a vector of pairs, its angle θ = acos ρ and sqrt(1 - ρ²). Usually
+// ρ = c · (1/sqrt v1) · (1/sqrt v2); lanes with |ρ| near 1, where θ is ill-conditioned, are recomputed as the
+// reference engine does (c / sqrt(v1 v2), in double), so that an input's correlation with itself is exactly 1
+// and degenerate inputs (e.g. one channel) round the same way.
 template <class S>
-inline typename S::V correlation(const ActConsts<S>& k, typename S::V c, typename S::V r1, typename S::V r2) {
+inline void correlation(const ActConsts<S>& k, typename S::V c, typename S::V r1, typename S::V r2,
+                        typename S::V v1, typename S::V v2, typename S::V& rho, typename S::V& theta,
+                        typename S::V& sn) {
   using V = typename S::V;
-  const V one = S::set1(1), mone = S::set1(-1);
-  V rho = c * (r1 * r2);
+  using T = typename S::T;
+  const V one = S::set1(T(1)), mone = S::set1(T(-1));
+  rho = c * (r1 * r2);
   rho = S::min(S::max(rho, mone), one);
-  rho = S::blend(S::gt(rho, S::set1(k.hi)), rho, one);
-  rho = S::blend(S::lt(rho, S::set1(k.lo)), rho, mone);
-  return rho;
+  theta = S::acos(rho);
+  sn = S::sqrt(S::max(one - rho * rho, S::zero()));
+  const typename S::M near = S::gt(S::abs(rho), S::set1(k.near));
+  if (near) S::exact_correlation(near, c, v1, v2, rho, theta, sn);
 }
 
 // One activation on a vector of pairs. c, t: Σ and Θ (updated); (a1, b1), (a2, b2): the self quantities of
 // the two inputs (see self_quantities).
 template <class S>
 inline void apply_act(const FastStep& st, const ActConsts<S>& k, typename S::V& c, typename S::V& t,
-                      bool with_ntk, typename S::V a1, typename S::V b1, typename S::V a2, typename S::V b2) {
+                      bool with_ntk, typename S::V a1, typename S::V b1, typename S::V q1, typename S::V a2,
+                      typename S::V b2, typename S::V q2) {
   using V = typename S::V;
   using T = typename S::T;
   const V one = S::set1(T(1)), mone = S::set1(T(-1)), zero = S::zero();
   const V pi = S::set1(T(M_PI)), inv2pi = S::set1(T(1.0 / (2 * M_PI))), two_pi = S::set1(T(2 * M_PI));
   switch (st.act) {
     case ActKind::kABRelu: {
-      const V rho = correlation<S>(k, c, b1, b2);
-      const V theta = S::acos(rho);
+      V rho, theta, sn;
+      correlation<S>(k, c, b1, b2, q1, q2, rho, theta, sn);
       const V pt = pi - theta;
-      const V sn = S::sqrt(S::max(one - rho * rho, zero));
       const V d = a1 * a2;
       const V ff = d * (sn + pt * rho) * inv2pi;
       const V ab = S::set1(k.ab), dba2 = S::set1(k.dba2);
@@ -228,14 +257,23 @@ inline void apply_act(const FastStep& st, const ActConsts<S>& k, typename S::V& 
       break;
     }
     case ActKind::kSign: {
-      const V rho = correlation<S>(k, c, b1, b2);
-      c = S::set1(T(2 / M_PI)) * S::asin(rho);
+      const V rho = S::min(S::max(c * (b1 * b2), mone), one);
+      const auto near = S::gt(S::abs(rho), S::set1(k.near));
+      V e = S::set1(T(2 / M_PI)) * S::asin(rho);
+      if (near) {
+        // asin ρ = sign(ρ) (π/2 - acos |ρ|) with the angle of the exact correlation
+        V r2 = rho, th, sn;
+        S::exact_correlation(near, c, q1, q2, r2, th, sn);
+        const V hp = S::set1(T(M_PI / 2));
+        e = S::blend(near, e, S::set1(T(2 / M_PI)) * (hp - th));  // asin = π/2 - acos
+      }
+      c = e;
       if (with_ntk) t = zero;
       break;
     }
     case ActKind::kErf: {
       const V two_b2 = S::set1(k.two_b2);
-      const V d1 = one + two_b2 * a1, d2 = one + two_b2 * a2;
+      const V d1 = one + two_b2 * q1, d2 = one + two_b2 * q2;
       const V prod = d1 * d2;
       V arg = two_b2 * c / S::sqrt(prod);
       arg = S::min(S::max(arg, mone), one);
@@ -244,14 +282,14 @@ inline void apply_act(const FastStep& st, const ActConsts<S>& k, typename S::V& 
       break;
     }
     case ActKind::kGelu: {
-      const V p1 = one + a1, p2 = one + a2;
+      const V p1 = one + q1, p2 = one + q2;
       const V s = p1 * p2;
       const V D = S::max(s - c * c, S::set1(k.dmin));
       V arg = c / S::sqrt(s);
       arg = S::min(S::max(arg, mone), one);
       const V P = S::set1(T(0.25)) + S::asin(arg) * inv2pi;
       const V sd = S::sqrt(D);
-      const V v12 = a1 * a2;
+      const V v12 = q1 * q2;
       const V ff = c * P + (v12 + c * c * (one - v12) / s) / (two_pi * sd);
       if (with_ntk) {
         const V dd = P + c * (one / p1 + one / p2) / (two_pi * sd) + c / (two_pi * D * sd);
@@ -261,7 +299,7 @@ inline void apply_act(const FastStep& st, const ActConsts<S>& k, typename S::V& 
       break;
     }
     case ActKind::kSin: {
-      const V sumv = a1 + a2, nh = S::set1(k.neg_half_b2);
+      const V sumv = q1 + q2, nh = S::set1(k.neg_half_b2);
       const V m = S::exp(nh * (sumv - (c + c)));
       const V p = S::exp(nh * (sumv + (c + c))) * S::set1(k.cos2c);
       if (with_ntk) t = t * (S::set1(k.a2b2_half) * (m + p));

@@ -87,8 +87,8 @@ struct FcProgram {
 
   // Pair mode: row input i (scalars A1/B1 at [slot * ld1 + i]), columns j.. (vectors A2/B2 at [slot * ld2 +
   // j]).
-  inline void run_pairs(V& c, V& t, bool with_ntk, const T* A1, const T* B1, int64_t ld1, int64_t i,
-                        const T* A2, const T* B2, int64_t ld2, int64_t j, M m) const {
+  inline void run_pairs(V& c, V& t, bool with_ntk, const T* A1, const T* B1, const T* Q1, int64_t ld1,
+                        int64_t i, const T* A2, const T* B2, const T* Q2, int64_t ld2, int64_t j, M m) const {
     V stack_c[8], stack_t[8];
     int sp = 0;
     const size_t n = plan->steps.size();
@@ -101,8 +101,8 @@ struct FcProgram {
           break;
         case FastStep::kAct: {
           const int64_t o1 = st.slot * ld1 + i, o2 = st.slot * ld2 + j;
-          apply_act<S>(st, k.act, c, t, with_ntk, S::set1(A1[o1]), S::set1(B1[o1]), S::loadm(m, A2 + o2),
-                       S::loadm(m, B2 + o2));
+          apply_act<S>(st, k.act, c, t, with_ntk, S::set1(A1[o1]), S::set1(B1[o1]), S::set1(Q1[o1]),
+                       S::loadm(m, A2 + o2), S::loadm(m, B2 + o2), S::loadm(m, Q2 + o2));
           break;
         }
         case FastStep::kLayerNorm: {
@@ -128,11 +128,11 @@ struct FcProgram {
   }
 
   // Self mode for inputs j.. j+W (mask m): records A, B.
-  inline void run_self(V c, T* A, T* B, int64_t ld, int64_t j, M m) const {
+  inline void run_self(V c, T* A, T* B, T* Q, int64_t ld, int64_t j, M m) const {
     V stack_c[8];
     int sp = 0;
     V t = S::zero();
-    alignas(64) T lanes[S::W], qa[S::W], qb[S::W];
+    alignas(64) T lanes[S::W], qa[S::W], qb[S::W], qq[S::W];
     for (size_t s = 0; s < plan->steps.size(); ++s) {
       const FastStep& st = plan->steps[s];
       const StepConsts<S>& k = consts[s];
@@ -143,13 +143,14 @@ struct FcProgram {
         case FastStep::kAct:
         case FastStep::kLayerNorm: {
           S::store(lanes, c);
-          for (int l = 0; l < S::W; ++l) self_quantities<T>(st, lanes[l], qa[l], qb[l]);
+          for (int l = 0; l < S::W; ++l) self_quantities<T>(st, lanes[l], qa[l], qb[l], qq[l]);
           const int64_t o = st.slot * ld + j;
           S::storem(A + o, m, S::load(qa));
           S::storem(B + o, m, S::load(qb));
-          const V a = S::loadm(m, A + o), b = S::loadm(m, B + o);
+          S::storem(Q + o, m, S::load(qq));
+          const V a = S::loadm(m, A + o), b = S::loadm(m, B + o), q = S::loadm(m, Q + o);
           if (st.kind == FastStep::kAct) {
-            apply_act<S>(st, k.act, c, t, false, a, b, a, b);
+            apply_act<S>(st, k.act, c, t, false, a, b, q, a, b, q);
           } else {
             c = c * (b * b);
           }
@@ -192,7 +193,7 @@ class FcEngine final : public KernelEngine {
   int64_t bytes_per_pair() const override { return 2 * static_cast<int64_t>(sizeof(T)); }
   int64_t prepared_bytes() const override {
     const int64_t inputs = x1_.rows() + (symmetric_ ? 0 : x2_.rows());
-    int64_t b = inputs * (2 * plan_.slots + 1) * static_cast<int64_t>(sizeof(T));
+    int64_t b = inputs * (3 * plan_.slots + 1) * static_cast<int64_t>(sizeof(T));
     if (std::is_same<T, float>::value) b += inputs * d_ * static_cast<int64_t>(sizeof(float));
     return b;
   }
@@ -256,8 +257,8 @@ class FcEngine final : public KernelEngine {
             c = S::load(lanes);
           }
           V t = S::zero();
-          program_.run_pairs(c, t, with_ntk, s1.A.data(), s1.B.data(), s1.ld, i, s2.A.data(), s2.B.data(),
-                             s2.ld, j, m);
+          program_.run_pairs(c, t, with_ntk, s1.A.data(), s1.B.data(), s1.Q.data(), s1.ld, i, s2.A.data(),
+                             s2.B.data(), s2.Q.data(), s2.ld, j, m);
           if (nngp) S::storem(nngp + a * ld + (j - c0), m, c);
           if (ntk) S::storem(ntk + a * ld + (j - c0), m, t);
         }
@@ -282,8 +283,8 @@ class FcEngine final : public KernelEngine {
   struct Side {
     std::vector<float> xf;  // float copy of the inputs (float32 Gram)
     const double* xd = nullptr;
-    std::vector<T> v0;    // x . x / d, padded
-    std::vector<T> A, B;  // [slot * ld + input]
+    std::vector<T> v0;       // x . x / d, padded
+    std::vector<T> A, B, Q;  // self quantities (see self_quantities): [slot * ld + input]
     int64_t ld = 0;
     const T* data(int64_t row, int64_t d) const {
       if constexpr (std::is_same<T, float>::value)
@@ -304,6 +305,7 @@ class FcEngine final : public KernelEngine {
     side.v0.assign(side.ld, T(1));
     side.A.assign(static_cast<size_t>(std::max(plan_.slots, 1)) * side.ld, T(0));
     side.B.assign(side.A.size(), T(0));
+    side.Q.assign(side.A.size(), T(0));
 #pragma omp parallel for schedule(static) num_threads(options_.ctx.num_threads())
     for (int64_t i = 0; i < n; ++i) side.v0[i] = static_cast<T>(exact_dot(x.row(i), x.row(i), d_));
     const int64_t blocks = (n + S::W - 1) / S::W;
@@ -311,7 +313,8 @@ class FcEngine final : public KernelEngine {
     for (int64_t bk = 0; bk < blocks; ++bk) {
       const int64_t j = bk * S::W;
       const M m = S::tail(n - j);
-      program_.run_self(S::loadm(m, side.v0.data() + j), side.A.data(), side.B.data(), side.ld, j, m);
+      program_.run_self(S::loadm(m, side.v0.data() + j), side.A.data(), side.B.data(), side.Q.data(), side.ld,
+                        j, m);
     }
   }
 

@@ -19,11 +19,16 @@ namespace {
 double max_rel_diff(const Matrix& a, const Matrix& b) {
   const double scale = b.cwiseAbs().maxCoeff();
   double worst = 0;
+  Eigen::Index wi = 0, wj = 0;
   for (Eigen::Index i = 0; i < b.rows(); ++i)
     for (Eigen::Index j = 0; j < b.cols(); ++j) {
       const double den = std::max(std::abs(b(i, j)), 1e-3 * scale);
-      worst = std::max(worst, std::abs(a(i, j) - b(i, j)) / den);
+      const double e = std::abs(a(i, j) - b(i, j)) / den;
+      if (e > worst) worst = e, wi = i, wj = j;
     }
+  if (std::getenv("NTK_FAST_DEBUG"))
+    std::printf("worst %.3g at (%ld, %ld): %.17g vs %.17g\n", worst, (long)wi, (long)wj, a(wi, wj),
+                b(wi, wj));
   return worst;
 }
 
