@@ -115,7 +115,7 @@ TEST_F(Cli, BadInputs) {
   expect_rejected(a + path("fc.npy") + " --dtype float16", "float16");
   expect_rejected(a + path("fc.npy") + " --device tpu", "tpu");
   expect_rejected(a + path("fc.npy") + " --device cuda", "CUDA");
-  expect_rejected(a + path("fc.npy") + " --memory 1K", "needs at least");
+  expect_rejected(a + path("fc.npy") + " --memory 64", "needs at least");
   expect_rejected("empirical --arch 'dense, relu, dense' --width 0 --x1 " + path("fc.npy"), "--width");
 }
 

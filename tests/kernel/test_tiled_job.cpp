@@ -59,10 +59,11 @@ TEST_F(TiledJob, ResumeAfterInterruptionIsBitIdentical) {
     KernelOptions opt = testing::options(Parameterization::kNtk, dtype);
     TiledJobOptions job;
     job.tile = 4;
-    job.out_path = path("full.npy");
+    const std::string tag = dtype_name(dtype);
+    job.out_path = path("full_" + tag + ".npy");
     run_tiled_kernel_job(arch, x, nullptr, opt, job);
 
-    job.out_path = path("resumed.npy");
+    job.out_path = path("resumed_" + tag + ".npy");
     job.stop_after_tiles = 7;
     TiledJobReport first = run_tiled_kernel_job(arch, x, nullptr, opt, job);
     EXPECT_EQ(first.tiles_computed, 7);
@@ -76,8 +77,8 @@ TEST_F(TiledJob, ResumeAfterInterruptionIsBitIdentical) {
     EXPECT_EQ(third.tiles_resumed, 12);
     EXPECT_EQ(third.tiles_resumed + third.tiles_computed, third.tiles_total);
 
-    std::FILE* a = std::fopen(path("full.npy").c_str(), "rb");
-    std::FILE* b = std::fopen(path("resumed.npy").c_str(), "rb");
+    std::FILE* a = std::fopen(path("full_" + tag + ".npy").c_str(), "rb");
+    std::FILE* b = std::fopen(path("resumed_" + tag + ".npy").c_str(), "rb");
     ASSERT_TRUE(a && b);
     std::vector<char> da(1 << 16), db(1 << 16);
     size_t na = std::fread(da.data(), 1, da.size(), a), nb = std::fread(db.data(), 1, db.size(), b);
