@@ -10,6 +10,7 @@
 #include "kernel/fast_engines.h"
 #include "ntk/kernel_engine.h"
 #include "ntk/progress.h"
+#include "ntk/tiled_job.h"
 
 namespace ntk {
 
@@ -248,26 +249,24 @@ Kernels compute_kernels(const Architecture& arch, const Tensor& x1, const Tensor
     if (options.nngp) f_nngp.resize(n1 * n2);
     if (options.ntk) f_ntk.resize(n1 * n2);
   }
-  // Row tiles; in the symmetric case only the upper triangle is computed and mirrored.
-  const int64_t tile = 64;
+  // The same tile plan as the on-disk tiled job: in-memory and written kernels are bit-identical.
+  const std::vector<TileSpec> tiles = plan_tiles(n1, n2, kDefaultTile, engine->symmetric());
   int64_t total = 0;
-  for (int64_t r = 0; r < n1; r += tile) total += engine->symmetric() ? (n2 - r) : n2;
+  for (const TileSpec& t : tiles) total += (t.row_end - t.row_begin) * (t.col_end - t.col_begin);
   Progress progress(total, "kernel", options.ctx.progress);
-  for (int64_t r = 0; r < n1; r += tile) {
-    const int64_t r1 = std::min(n1, r + tile);
-    const int64_t c0 = engine->symmetric() ? r : 0;
-    TileSpec t{r, r1, c0, n2};
+  for (const TileSpec& t : tiles) {
+    const int64_t offset = t.row_begin * n2 + t.col_begin;
     void* pn = nullptr;
     void* pt = nullptr;
     if (f32) {
-      pn = options.nngp ? static_cast<void*>(f_nngp.data() + r * n2 + c0) : nullptr;
-      pt = options.ntk ? static_cast<void*>(f_ntk.data() + r * n2 + c0) : nullptr;
+      pn = options.nngp ? static_cast<void*>(f_nngp.data() + offset) : nullptr;
+      pt = options.ntk ? static_cast<void*>(f_ntk.data() + offset) : nullptr;
     } else {
-      pn = options.nngp ? static_cast<void*>(k.nngp.data() + r * n2 + c0) : nullptr;
-      pt = options.ntk ? static_cast<void*>(k.ntk.data() + r * n2 + c0) : nullptr;
+      pn = options.nngp ? static_cast<void*>(k.nngp.data() + offset) : nullptr;
+      pt = options.ntk ? static_cast<void*>(k.ntk.data() + offset) : nullptr;
     }
     engine->compute_tile(t, pn, pt, n2);
-    progress.advance(n2 - c0);
+    progress.advance((t.row_end - t.row_begin) * (t.col_end - t.col_begin));
   }
   progress.finish();
   if (f32) {
