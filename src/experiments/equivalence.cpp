@@ -1,0 +1,726 @@
+// The NTK equivalence experiment (see ntk/equivalence.h and docs/equivalence.md).
+#include "ntk/equivalence.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "ntk/arch.h"
+#include "ntk/error.h"
+#include "ntk/network.h"
+#include "ntk/progress.h"
+#include "ntk/solvers.h"
+
+namespace ntk {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double rel_diff(const Matrix& a, const Matrix& b) {
+  const double nb = b.norm();
+  return nb > 0 ? (a - b).norm() / nb : std::numeric_limits<double>::quiet_NaN();
+}
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// Data
+
+EquivalenceData make_equivalence_data(const io::Dataset& ds, const EquivalenceDataOptions& o,
+                                      const std::string& name) {
+  NTK_THROW_IF_NOT(ds.x.rank() == 2 || ds.x.rank() == 4, "%s: expected (N, d) or (N, H, W, C) inputs, got %s",
+                   name.c_str(), ds.x.shape_string().c_str());
+  NTK_THROW_IF_NOT(static_cast<int64_t>(ds.labels.size()) == ds.x.rows(), "%s: %zu labels for %lld examples",
+                   name.c_str(), ds.labels.size(), (long long)ds.x.rows());
+  NTK_THROW_IF_NOT(o.n_train >= 1, "--train must be >= 1, got %lld", (long long)o.n_train);
+  NTK_THROW_IF_NOT(o.n_test >= 1, "--test must be >= 1, got %lld", (long long)o.n_test);
+  NTK_THROW_IF_NOT(o.downsample >= 1, "--downsample must be >= 1, got %lld", (long long)o.downsample);
+
+  std::vector<int64_t> classes = o.classes;
+  if (classes.empty()) {
+    NTK_THROW_IF_NOT(o.num_classes >= 2, "--classes must be >= 2, got %d", o.num_classes);
+    for (int c = 0; c < o.num_classes; ++c) classes.push_back(c);
+  }
+  NTK_THROW_IF_NOT(classes.size() >= 2, "at least two classes are needed, got %zu", classes.size());
+  const int64_t K = static_cast<int64_t>(classes.size());
+  std::vector<std::vector<int64_t>> rows_of(K);
+  for (int64_t i = 0; i < ds.x.rows(); ++i)
+    for (int64_t c = 0; c < K; ++c)
+      if (ds.labels[i] == classes[c]) rows_of[c].push_back(i);
+
+  std::vector<int64_t> train_rows, test_rows;
+  std::vector<int> train_cls, test_cls;
+  for (int64_t c = 0; c < K; ++c) {
+    const int64_t ntr = o.n_train / K + (c < o.n_train % K ? 1 : 0);
+    const int64_t nte = o.n_test / K + (c < o.n_test % K ? 1 : 0);
+    NTK_THROW_IF_NOT(static_cast<int64_t>(rows_of[c].size()) >= ntr + nte,
+                     "%s: class %lld has %zu examples, %lld train + %lld test requested", name.c_str(),
+                     (long long)classes[c], rows_of[c].size(), (long long)ntr, (long long)nte);
+    std::seed_seq seq{static_cast<uint32_t>(o.seed), static_cast<uint32_t>(o.seed >> 32),
+                      static_cast<uint32_t>(classes[c])};
+    std::mt19937_64 rng(seq);
+    std::shuffle(rows_of[c].begin(), rows_of[c].end(), rng);
+    for (int64_t i = 0; i < ntr; ++i)
+      train_rows.push_back(rows_of[c][i]), train_cls.push_back(static_cast<int>(c));
+    for (int64_t i = 0; i < nte; ++i)
+      test_rows.push_back(rows_of[c][ntr + i]), test_cls.push_back(static_cast<int>(c));
+  }
+  // Interleave the classes (one seeded permutation of each split) so that any prefix is balanced-ish.
+  auto permute = [&](std::vector<int64_t>& rows, std::vector<int>& cls, uint32_t salt) {
+    std::vector<size_t> perm(rows.size());
+    std::iota(perm.begin(), perm.end(), 0);
+    std::seed_seq seq{static_cast<uint32_t>(o.seed), static_cast<uint32_t>(o.seed >> 32), salt};
+    std::mt19937_64 rng(seq);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<int64_t> r2;
+    std::vector<int> c2;
+    for (size_t p : perm) r2.push_back(rows[p]), c2.push_back(cls[p]);
+    rows.swap(r2);
+    cls.swap(c2);
+  };
+  permute(train_rows, train_cls, 0x7a11u);
+  permute(test_rows, test_cls, 0x7e57u);
+
+  EquivalenceData d;
+  d.x_train = ds.x.select_rows(train_rows);
+  d.x_test = ds.x.select_rows(test_rows);
+  d.labels_train = train_cls;
+  d.labels_test = test_cls;
+  d.num_classes = static_cast<int>(K);
+  // IDX files carry no class names: Fashion-MNIST's are well known.
+  static const char* kFashionNames[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char ch) { return std::tolower(ch); });
+  const bool fashion = lower.find("fashion") != std::string::npos;
+  for (int64_t c = 0; c < K; ++c) {
+    const std::string num = std::to_string(classes[c]);
+    std::string cn;
+    if (classes[c] >= 0 && classes[c] < static_cast<int64_t>(ds.class_names.size()) &&
+        ds.class_names[classes[c]] != num)
+      cn = ds.class_names[classes[c]];
+    else if (fashion && classes[c] >= 0 && classes[c] < 10)
+      cn = kFashionNames[classes[c]];
+    d.class_names.push_back(cn.empty() ? num : num + " (" + cn + ")");
+  }
+
+  std::string prep;
+  if (d.x_train.rank() == 4 && o.downsample > 1) {
+    d.x_train = io::downsample_images(d.x_train, o.downsample);
+    d.x_test = io::downsample_images(d.x_test, o.downsample);
+    prep += strprintf(", downsampled by %lld", (long long)o.downsample);
+  }
+  NTK_THROW_IF_NOT(o.standardize == "example" || o.standardize == "feature" || o.standardize == "none",
+                   "unknown standardisation '%s' (expected example, feature or none)", o.standardize.c_str());
+  if (o.standardize == "feature") {
+    // Per feature (every pixel and channel of an image is a feature), fitted on the training rows.
+    const std::vector<int64_t> shape_tr = d.x_train.shape, shape_te = d.x_test.shape;
+    Tensor a({d.x_train.rows(), d.x_train.row_size()}, d.x_train.data);
+    Tensor b({d.x_test.rows(), d.x_test.row_size()}, d.x_test.data);
+    io::Standardizer st = io::Standardizer::fit(a);
+    st.apply_inplace(a);
+    st.apply_inplace(b);
+    d.x_train = Tensor(shape_tr, std::move(a.data));
+    d.x_test = Tensor(shape_te, std::move(b.data));
+    prep += ", standardised per feature";
+  } else if (o.standardize == "example") {
+    for (Tensor* t : {&d.x_train, &d.x_test}) {
+      const int64_t f = t->row_size();
+      for (int64_t i = 0; i < t->rows(); ++i) {
+        double* r = t->row(i);
+        double mean = 0, var = 0;
+        for (int64_t j = 0; j < f; ++j) mean += r[j];
+        mean /= f;
+        for (int64_t j = 0; j < f; ++j) var += (r[j] - mean) * (r[j] - mean);
+        const double sd = std::sqrt(var / f);
+        const double scale = sd > 0 ? 1.0 / sd : 1.0;
+        for (int64_t j = 0; j < f; ++j) r[j] = (r[j] - mean) * scale;
+      }
+    }
+    prep += ", standardised per example";
+  }
+
+  d.scalar_targets = K == 2 && !o.one_hot;
+  const int64_t outs = d.scalar_targets ? 1 : K;
+  auto targets = [&](const std::vector<int>& cls) {
+    Matrix y(static_cast<int64_t>(cls.size()), outs);
+    for (size_t i = 0; i < cls.size(); ++i) {
+      if (d.scalar_targets) {
+        y(i, 0) = cls[i] == 1 ? 1.0 : -1.0;
+      } else {
+        y.row(i).setConstant(-1.0 / K);
+        y(i, cls[i]) += 1.0;
+      }
+    }
+    return y;
+  };
+  d.y_train = targets(d.labels_train);
+  d.y_test = targets(d.labels_test);
+
+  std::string cls;
+  for (size_t c = 0; c < d.class_names.size(); ++c) cls += (c ? ", " : "") + d.class_names[c];
+  std::string shape = d.x_train.shape_string();
+  shape = "(" + shape.substr(shape.find(',') + 2);  // drop N
+  d.description =
+      strprintf("%s: classes %s; %lld train / %lld test examples of shape %s%s; %s targets", name.c_str(),
+                cls.c_str(), (long long)d.x_train.rows(), (long long)d.x_test.rows(), shape.c_str(),
+                prep.c_str(), d.scalar_targets ? "scalar ±1" : "centred one-hot");
+  return d;
+}
+
+EquivalenceData load_equivalence_data(const EquivalenceDataOptions& options) {
+  io::Dataset ds = io::load_dataset(options.path, options.dataset);
+  // Name the data set by its folder and file ("fashion-mnist/train-images-idx3-ubyte.gz").
+  std::string name = basename_of(options.path);
+  const auto slash = options.path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) name = basename_of(options.path.substr(0, slash)) + "/" + name;
+  return make_equivalence_data(ds, options, name);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Architecture helpers
+
+Tensor shape_inputs_for(const Architecture& arch, const Tensor& x) {
+  if (x.rank() == 4) {
+    bool images_ok = false;
+    try {
+      std::vector<ExampleShape> shapes = arch.infer_shapes(example_shape_of(x, "inputs"));
+      images_ok = !shapes.back().spatial;
+    } catch (const Error&) {
+      images_ok = false;
+    }
+    if (images_ok) return x;
+    Tensor flat({x.rows(), x.row_size()}, x.data);
+    // Report a mismatch now, naming the architecture, rather than later inside a network.
+    arch.infer_shapes(example_shape_of(flat, "inputs"));
+    return flat;
+  }
+  arch.infer_shapes(example_shape_of(x, "inputs"));
+  return x;
+}
+
+std::string with_outputs(const std::string& spec, int64_t outputs) {
+  if (outputs <= 1) return spec;
+  auto nodes = parse_arch_syntax(spec);
+  std::shared_ptr<ArchNode> last;
+  for (const auto& n : nodes)
+    if (n->name == "dense") last = n;
+  NTK_THROW_IF_NOT(last != nullptr, "arch: %lld outputs need a top-level dense readout (e.g. '..., dense')",
+                   (long long)outputs);
+  for (const auto& a : last->args)
+    if (a.key == "width" || (a.key.empty() && &a == &last->args.front())) return spec;  // width written
+  const size_t at = static_cast<size_t>(last->column - 1) + 5;                          // just after "dense"
+  if (last->has_parens) {
+    const size_t paren = spec.find('(', at);
+    const bool empty_args = last->args.empty();
+    return spec.substr(0, paren + 1) + strprintf("width=%lld", (long long)outputs) +
+           (empty_args ? "" : ", ") + spec.substr(paren + 1);
+  }
+  return spec.substr(0, at) + strprintf("(width=%lld)", (long long)outputs) + spec.substr(at);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statistics
+
+const std::vector<std::string>& equivalence_metric_names() {
+  static const std::vector<std::string> names = {
+      "kernel_init_dev", "kernel_train_change", "param_change", "pred_gap",       "pred_gap_lin",
+      "nn_train_loss",   "nn_test_mse",         "nn_test_acc",  "ntk_train_loss", "ntk_test_mse",
+      "ntk_test_acc",    "lin_test_mse",        "lin_test_acc"};
+  return names;
+}
+
+const std::vector<std::string>& equivalence_deviation_names() {
+  static const std::vector<std::string> names = {"kernel_init_dev", "kernel_train_change", "param_change",
+                                                 "pred_gap", "pred_gap_lin"};
+  return names;
+}
+
+double log_log_slope(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<double> lx, ly;
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i)
+    if (x[i] > 0 && y[i] > 0 && std::isfinite(y[i]))
+      lx.push_back(std::log(x[i])), ly.push_back(std::log(y[i]));
+  if (lx.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+  const double n = static_cast<double>(lx.size());
+  const double mx = std::accumulate(lx.begin(), lx.end(), 0.0) / n;
+  const double my = std::accumulate(ly.begin(), ly.end(), 0.0) / n;
+  double sxy = 0, sxx = 0;
+  for (size_t i = 0; i < lx.size(); ++i)
+    sxy += (lx[i] - mx) * (ly[i] - my), sxx += (lx[i] - mx) * (lx[i] - mx);
+  return sxx > 0 ? sxy / sxx : std::numeric_limits<double>::quiet_NaN();
+}
+
+std::vector<double> EquivalenceResult::means(const std::string& metric) const {
+  std::vector<double> out;
+  auto it = stats.find(metric);
+  NTK_THROW_IF_NOT(it != stats.end(), "unknown metric '%s'", metric.c_str());
+  for (const auto& s : it->second) out.push_back(s.mean);
+  return out;
+}
+
+namespace {
+
+EquivalenceStat stat_of(const std::vector<double>& v) {
+  EquivalenceStat s;
+  if (v.empty()) return s;
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
+  s.min = *std::min_element(v.begin(), v.end());
+  s.max = *std::max_element(v.begin(), v.end());
+  double ss = 0;
+  for (double x : v) ss += (x - s.mean) * (x - s.mean);
+  s.std = v.size() > 1 ? std::sqrt(ss / (v.size() - 1)) : 0.0;  // sample standard deviation
+  return s;
+}
+
+nlohmann::json num(double x) {
+  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+std::string EquivalenceResult::to_json() const {
+  using nlohmann::json;
+  json j;
+  j["widths"] = widths;
+  json sd = json::object(), mn = json::object(), mx = json::object();
+  for (const auto& name : equivalence_metric_names()) {
+    json m = json::array(), s = json::array(), lo = json::array(), hi = json::array();
+    for (const auto& st : stats.at(name)) {
+      m.push_back(num(st.mean));
+      s.push_back(num(st.std));
+      lo.push_back(num(st.min));
+      hi.push_back(num(st.max));
+    }
+    j[name] = m;
+    sd[name] = s;
+    mn[name] = lo;
+    mx[name] = hi;
+  }
+  j["std"] = sd;
+  j["min"] = mn;
+  j["max"] = mx;
+  json sl = json::object();
+  for (const auto& kv : slopes) sl[kv.first] = num(kv.second);
+  j["slopes"] = sl;
+  const EquivalenceOptions& o = options;
+  j["config"] = {{"arch", o.arch},
+                 {"data", data_description},
+                 {"n_train", n_train},
+                 {"n_test", n_test},
+                 {"outputs", outputs},
+                 {"seeds", o.seeds},
+                 {"kernel_seeds", std::max(o.seeds, o.kernel_seeds)},
+                 {"seed", o.seed},
+                 {"parameterization", parameterization_name(o.parameterization)},
+                 {"f0", f0_mode_name(o.f0)},
+                 {"steps", o.time > 0 ? json(nullptr) : json(o.train.steps)},
+                 {"time", o.time > 0 ? json(o.time) : json(nullptr)},
+                 {"learning_rate", o.train.learning_rate > 0 ? json(o.train.learning_rate) : json(nullptr)},
+                 {"lr_fraction", o.train.lr_fraction},
+                 {"lr_kernel", o.lr_kernel},
+                 {"batch_size", o.train.batch_size},
+                 {"momentum", o.train.momentum},
+                 {"kernel_checkpoints", o.kernel_checkpoints},
+                 {"threads", o.ctx.num_threads()}};
+  json rs = json::array();
+  for (const auto& per_width : runs)
+    for (const auto& r : per_width) {
+      json jr = {{"width", r.width},           {"seed", r.seed},
+                 {"steps", r.steps},           {"learning_rate", r.learning_rate},
+                 {"lambda_max", r.lambda_max}, {"lambda_max_exact", r.lambda_max_exact},
+                 {"flow_time", r.flow_time},   {"seconds", r.seconds}};
+      for (const auto& kv : r.metrics) jr[kv.first] = num(kv.second);
+      rs.push_back(jr);
+    }
+  j["runs"] = rs;
+  j["kernel_init_dev_draws"] = kernel_init_devs;
+  j["kernel_seconds"] = kernel_seconds;
+  j["seconds"] = seconds;
+  return j.dump(2) + "\n";
+}
+
+std::string EquivalenceResult::table() const {
+  struct Col {
+    const char* name;
+    const char* header;
+    bool spread;
+  };
+  const std::vector<Col> cols = {{"kernel_init_dev", "kernel_init_dev", true},
+                                 {"kernel_train_change", "kernel_train_chg", true},
+                                 {"param_change", "param_change", true},
+                                 {"pred_gap", "pred_gap", true},
+                                 {"pred_gap_lin", "pred_gap_lin", true},
+                                 {"nn_train_loss", "nn_train", false},
+                                 {"nn_test_mse", "nn_test", false},
+                                 {"nn_test_acc", "nn_acc", false},
+                                 {"ntk_test_mse", "ntk_test", false},
+                                 {"ntk_test_acc", "ntk_acc", false}};
+  std::string out;
+  out += strprintf("%6s", "width");
+  for (const auto& c : cols) out += strprintf(c.spread ? "  %-19s" : "  %8s", c.header);
+  out += "\n";
+  for (size_t w = 0; w < widths.size(); ++w) {
+    out += strprintf("%6lld", (long long)widths[w]);
+    for (const auto& c : cols) {
+      const EquivalenceStat& s = stats.at(c.name)[w];
+      if (c.spread)
+        out += strprintf("  %9.3e ± %7.1e", s.mean, s.std);
+      else
+        out += strprintf("  %8.4f", s.mean);
+    }
+    out += "\n";
+  }
+  out += strprintf("%6s", "slope");
+  for (const auto& c : cols) {
+    auto it = slopes.find(c.name);
+    if (it != slopes.end())
+      out += strprintf("  %-19s", strprintf("%+.3f", it->second).c_str());
+    else
+      out += strprintf(c.spread ? "  %-19s" : "  %8s", "");
+  }
+  out += "\n";
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The experiment
+
+namespace {
+
+std::vector<int> classify(const Matrix& f, bool scalar) {
+  if (scalar) {
+    std::vector<int> out(f.rows());
+    for (int64_t i = 0; i < f.rows(); ++i) out[i] = f(i, 0) > 0 ? 1 : 0;
+    return out;
+  }
+  return argmax_rows(f);
+}
+
+// Evenly spaced integers 0..steps (count of them, both ends included, deduplicated).
+std::vector<int64_t> spaced(int64_t steps, int count, bool include_zero) {
+  std::set<int64_t> s;
+  if (count < 1) return {};
+  if (include_zero) {
+    for (int j = 0; j < count; ++j)
+      s.insert(count == 1 ? steps : static_cast<int64_t>(std::llround(double(j) * steps / (count - 1))));
+  } else {
+    for (int j = 1; j <= count; ++j) s.insert(static_cast<int64_t>(std::llround(double(j) * steps / count)));
+  }
+  return std::vector<int64_t>(s.begin(), s.end());
+}
+
+}  // namespace
+
+EquivalenceResult run_equivalence(const EquivalenceData& data, const EquivalenceOptions& options,
+                                  const std::function<void(const std::string&)>& log) {
+  const auto t_start = std::chrono::steady_clock::now();
+  NTK_THROW_IF_NOT(!options.widths.empty(), "no widths given");
+  for (int64_t w : options.widths) NTK_THROW_IF_NOT(w >= 1, "widths must be >= 1, got %lld", (long long)w);
+  NTK_THROW_IF_NOT(options.seeds >= 1, "--seeds must be >= 1, got %d", options.seeds);
+  NTK_THROW_IF_NOT(options.lr_kernel == "both" || options.lr_kernel == "empirical",
+                   "unknown --lr-kernel '%s' (expected both or empirical)", options.lr_kernel.c_str());
+  NTK_THROW_IF_NOT(options.kernel_checkpoints >= 1, "kernel checkpoints must be >= 1, got %d",
+                   options.kernel_checkpoints);
+  NTK_THROW_IF_NOT(options.time >= 0 && std::isfinite(options.time), "--time must be >= 0, got %g",
+                   options.time);
+  NTK_THROW_IF_NOT(options.time > 0 || options.train.steps >= 1, "--steps must be >= 1, got %lld",
+                   (long long)options.train.steps);
+  NTK_THROW_IF_NOT(data.x_train.rows() > 0 && data.x_test.rows() > 0, "empty training or test set");
+  NTK_THROW_IF_NOT(data.y_train.rows() == data.x_train.rows() && data.y_test.rows() == data.x_test.rows() &&
+                       data.y_train.cols() == data.y_test.cols() && data.y_train.cols() >= 1,
+                   "targets do not match the inputs");
+  // Everything below runs with single-threaded BLAS and no nested OpenMP (restored on exit): the parallelism
+  // is over networks (see the task loop), which makes every number independent of the thread count.
+  struct SerialScope {
+    const Context& ctx;
+    int omp_prev;
+    explicit SerialScope(const Context& c) : ctx(c), omp_prev(omp_get_max_threads()) {
+      Context one = c;
+      one.threads = 1;
+      set_blas_threads(one);
+      omp_set_num_threads(1);
+    }
+    ~SerialScope() {
+      omp_set_num_threads(omp_prev);
+      set_blas_threads(ctx);
+    }
+  } serial(options.ctx);
+
+  const int64_t K = data.y_train.cols();
+  const std::string spec = with_outputs(options.arch, K);
+  const Architecture base = Architecture::parse(spec);
+  const Tensor x_train = shape_inputs_for(base, data.x_train);
+  const Tensor x_test = shape_inputs_for(base, data.x_test);
+  const ExampleShape in = example_shape_of(x_train, "training inputs");
+  {
+    const ExampleShape out = base.infer_shapes(in).back();
+    NTK_THROW_IF_NOT(
+        !out.spatial && out.channels == K,
+        "the architecture has %lld outputs per example, the targets %lld: end it with dense(width=%lld)",
+        (long long)out.channels, (long long)K, (long long)K);
+  }
+  const bool scalar = K == 1;
+
+  EquivalenceResult res;
+  res.options = options;
+  res.data_description = data.description;
+  res.n_train = x_train.rows();
+  res.n_test = x_test.rows();
+  res.outputs = K;
+  res.widths = options.widths;
+
+  // The exact NTK on train x train and test x train.
+  const auto t_kernel = std::chrono::steady_clock::now();
+  KernelOptions ko;
+  ko.parameterization = options.parameterization;
+  ko.nngp = false;
+  ko.ntk = true;
+  ko.ctx = options.ctx;
+  ko.ctx.progress = false;
+  ko.ctx.dtype = DType::kFloat64;
+  // The reference engine: the kernels here are small (N + M rows), and the experiment measures against the
+  // definition itself rather than an optimised path.
+  ko.reference = true;
+  const Matrix theta_tt = compute_kernels(base, x_train, nullptr, ko).ntk;
+  const Matrix theta_st = compute_kernels(base, x_test, &x_train, ko).ntk;
+  res.kernel_seconds = seconds_since(t_kernel);
+  const double lambda_exact = largest_eigenvalue(theta_tt);
+
+  const int64_t n_trace = std::min<int64_t>(std::max(options.trace_points, 0), x_test.rows());
+  std::vector<int64_t> trace_rows(n_trace);
+  std::iota(trace_rows.begin(), trace_rows.end(), 0);
+  const Tensor x_trace = x_test.select_rows(trace_rows);
+  const Matrix theta_trace = theta_st.topRows(n_trace);
+
+  // Progress in units proportional to the cost of a step (~ width * (width + input size)).
+  std::vector<int64_t> weight, init_weight;
+  int64_t total = 0;
+  const int extra_draws = std::max(0, options.kernel_seeds - options.seeds);
+  {
+    const double wmax = static_cast<double>(*std::max_element(options.widths.begin(), options.widths.end()));
+    const double cmax = wmax * (wmax + in.size());
+    for (int64_t w : options.widths) {
+      const double share = static_cast<double>(w) * (w + in.size()) / cmax;
+      const int64_t steps = options.time > 0 ? 100 : options.train.steps;
+      weight.push_back(std::max<int64_t>(1, std::llround(10.0 * share * (steps + 10))));
+      init_weight.push_back(std::max<int64_t>(1, std::llround(10.0 * share)));
+      total += weight.back() * options.seeds + init_weight.back() * extra_draws;
+    }
+  }
+  Progress progress(total, "equivalence", options.ctx.progress);
+
+  RegOptions reg;
+  reg.warn = false;
+  // Every network (and every extra initialisation) is one task. Tasks run in parallel with one BLAS thread
+  // each, so each result is computed by the same single-threaded sequence of operations whatever the thread
+  // count: the results do not depend on --threads. Largest widths first keeps the threads busy to the end.
+  std::vector<Architecture> archs;
+  for (int64_t w : options.widths) archs.push_back(Architecture::parse(spec, ParseOptions{w}));
+  const int draws = std::max(options.seeds, options.kernel_seeds);
+  res.runs.assign(options.widths.size(), std::vector<EquivalenceRun>(options.seeds));
+  res.kernel_init_devs.assign(options.widths.size(), std::vector<double>(draws, 0.0));
+  struct Task {
+    size_t wi;
+    int s;
+  };
+  std::vector<Task> tasks;
+  std::vector<size_t> by_width(options.widths.size());
+  std::iota(by_width.begin(), by_width.end(), 0);
+  std::stable_sort(by_width.begin(), by_width.end(),
+                   [&](size_t a, size_t b) { return options.widths[a] > options.widths[b]; });
+  for (size_t wi : by_width)
+    for (int s = 0; s < draws; ++s) tasks.push_back({wi, s});
+  std::stable_partition(tasks.begin(), tasks.end(), [&](const Task& t) { return t.s < options.seeds; });
+
+  auto run_one = [&](size_t wi, int s) {
+    const auto t_run = std::chrono::steady_clock::now();
+    const int64_t width = options.widths[wi];
+    const Architecture& arch_w = archs[wi];
+    EquivalenceRun run;
+    run.width = width;
+    run.seed = options.seed + static_cast<uint64_t>(s);
+    Model model(arch_w, in, options.parameterization, run.seed, options.f0);
+
+    // Initialisation: outputs, empirical NTK (both twin halves are equal here, so one suffices).
+    const bool twin = options.f0 == F0Mode::kTwin;
+    const Matrix f0_train = twin ? Matrix::Zero(x_train.rows(), K) : model.apply(x_train);
+    const Matrix f0_test = twin ? Matrix::Zero(x_test.rows(), K) : model.apply(x_test);
+    const Matrix k0 = model.network(0).empirical_ntk(x_train);
+    const Matrix k0_st = model.network(0).empirical_ntk(x_test, &x_train);
+    run.metrics["kernel_init_dev"] = rel_diff(k0, theta_tt);
+    run.lambda_max = largest_eigenvalue(k0);
+    NTK_THROW_IF_NOT(run.lambda_max > 0, "the empirical NTK at width %lld has largest eigenvalue %g",
+                     (long long)width, run.lambda_max);
+    run.lambda_max_exact = lambda_exact;
+    const double lambda_for_lr =
+        options.lr_kernel == "both" ? std::max(run.lambda_max, lambda_exact) : run.lambda_max;
+    run.learning_rate = options.train.learning_rate > 0 ? options.train.learning_rate
+                                                        : options.train.lr_fraction * 2.0 / lambda_for_lr;
+    run.steps = options.time > 0 ? std::max<int64_t>(1, std::llround(options.time / run.learning_rate))
+                                 : options.train.steps;
+    TrainOptions to = options.train;
+    to.learning_rate = run.learning_rate;
+    to.steps = run.steps;
+    to.record_loss = false;
+    to.seed = options.train.seed + static_cast<uint64_t>(s);
+    run.flow_time = equivalent_flow_time(to, run.learning_rate, x_train.rows());
+    const bool exact_steps = (to.batch_size == 0 || to.batch_size >= x_train.rows()) && to.momentum == 0;
+
+    const std::vector<int64_t> ckpts = spaced(run.steps, options.kernel_checkpoints, false);
+    run.trace_at =
+        n_trace > 0 ? spaced(run.steps, std::max(2, options.trace_steps), true) : std::vector<int64_t>{};
+    run.trace_nn = Matrix::Zero(run.trace_at.size(), n_trace);
+    const ModelParams theta0 = model.params();
+    double kchange = 0.0;
+    size_t next_ckpt = 0, next_trace = 0;
+    int64_t advanced = 0;
+    auto on_step = [&](int64_t k, const Model& m) {
+      if (next_trace < run.trace_at.size() && run.trace_at[next_trace] == k) {
+        run.trace_nn.row(next_trace) = m.apply(x_trace).col(0).transpose();
+        ++next_trace;
+      }
+      if (next_ckpt < ckpts.size() && ckpts[next_ckpt] == k) {
+        kchange = std::max(kchange, rel_diff(m.empirical_ntk(x_train), k0));
+        ++next_ckpt;
+      }
+      const int64_t target = weight[wi] * k / std::max<int64_t>(run.steps, 1);
+      if (target > advanced) progress.advance(target - advanced), advanced = target;
+    };
+    train(model, x_train, data.y_train, to, on_step);
+    run.metrics["kernel_train_change"] = kchange;
+    run.metrics["param_change"] = Model::distance(model.params(), theta0) / Model::norm(theta0);
+
+    const Matrix nn_train = model.apply(x_train), nn_test = model.apply(x_test);
+    const Matrix* f0tr = twin ? nullptr : &f0_train;
+    const Matrix* f0te = twin ? nullptr : &f0_test;
+    GradientFlow ntk_flow(theta_tt, run.learning_rate, reg), lin_flow(k0, run.learning_rate, reg);
+    Matrix ntk_train, ntk_test, lin_test;
+    if (exact_steps) {
+      ntk_train = ntk_flow.predict_train_steps(run.steps, data.y_train, f0tr);
+      ntk_test = ntk_flow.predict_test_steps(run.steps, theta_st, data.y_train, f0tr, f0te);
+      lin_test = lin_flow.predict_test_steps(run.steps, k0_st, data.y_train, f0tr, f0te);
+    } else {
+      ntk_train = ntk_flow.predict_train(run.flow_time, data.y_train, f0tr);
+      ntk_test = ntk_flow.predict_test(run.flow_time, theta_st, data.y_train, f0tr, f0te);
+      lin_test = lin_flow.predict_test(run.flow_time, k0_st, data.y_train, f0tr, f0te);
+    }
+    run.trace_ntk = Matrix::Zero(run.trace_at.size(), n_trace);
+    if (n_trace > 0) {
+      const Matrix f0_trace = f0_test.topRows(n_trace);
+      for (size_t j = 0; j < run.trace_at.size(); ++j) {
+        const int64_t k = run.trace_at[j];
+        Matrix f =
+            exact_steps
+                ? ntk_flow.predict_test_steps(k, theta_trace, data.y_train, f0tr, twin ? nullptr : &f0_trace)
+                : ntk_flow.predict_test(run.flow_time * k / std::max<int64_t>(run.steps, 1), theta_trace,
+                                        data.y_train, f0tr, twin ? nullptr : &f0_trace);
+        run.trace_ntk.row(j) = f.col(0).transpose();
+      }
+    }
+    run.metrics["pred_gap"] = rel_diff(nn_test, ntk_test);
+    run.metrics["pred_gap_lin"] = rel_diff(nn_test, lin_test);
+    run.metrics["nn_train_loss"] = mean_squared_error(nn_train, data.y_train);
+    run.metrics["nn_test_mse"] = mean_squared_error(nn_test, data.y_test);
+    run.metrics["nn_test_acc"] = accuracy(classify(nn_test, scalar), data.labels_test);
+    run.metrics["ntk_train_loss"] = mean_squared_error(ntk_train, data.y_train);
+    run.metrics["ntk_test_mse"] = mean_squared_error(ntk_test, data.y_test);
+    run.metrics["ntk_test_acc"] = accuracy(classify(ntk_test, scalar), data.labels_test);
+    run.metrics["lin_test_mse"] = mean_squared_error(lin_test, data.y_test);
+    run.metrics["lin_test_acc"] = accuracy(classify(lin_test, scalar), data.labels_test);
+    if (weight[wi] > advanced) progress.advance(weight[wi] - advanced);
+    run.seconds = seconds_since(t_run);
+    return run;
+  };
+
+  const int threads = std::max(1, std::min<int>(options.ctx.num_threads(), static_cast<int>(tasks.size())));
+  bool failed = false;
+  std::string message;
+  ErrorKind kind = ErrorKind::kInternal;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (size_t ti = 0; ti < tasks.size(); ++ti) {
+    bool skip;
+#pragma omp atomic read
+    skip = failed;
+    if (skip) continue;
+    const Task t = tasks[ti];
+    // Nothing nested: libraries that parallelise on their own (Eigen's products) run serially in this task,
+    // also in a team of one thread, where they would otherwise start threads of their own.
+    omp_set_num_threads(1);
+    try {
+      if (t.s < options.seeds) {
+        EquivalenceRun run = run_one(t.wi, t.s);
+        res.kernel_init_devs[t.wi][t.s] = run.metrics.at("kernel_init_dev");
+        if (log) {
+          const std::string line = strprintf(
+              "width %lld seed %llu: %lld steps, lr %.4g, kernel_init_dev %.4f, kernel_train_change %.4f, "
+              "pred_gap %.4f, nn_train_loss %.4f (%.1fs)",
+              (long long)run.width, (unsigned long long)run.seed, (long long)run.steps, run.learning_rate,
+              run.metrics.at("kernel_init_dev"), run.metrics.at("kernel_train_change"),
+              run.metrics.at("pred_gap"), run.metrics.at("nn_train_loss"), run.seconds);
+#pragma omp critical(ntk_equivalence_log)
+          log(line);
+        }
+        res.runs[t.wi][t.s] = std::move(run);
+      } else {
+        // A further initialisation for kernel_init_dev (no training).
+        Network net(archs[t.wi], in, options.parameterization, options.seed + static_cast<uint64_t>(t.s));
+        res.kernel_init_devs[t.wi][t.s] = rel_diff(net.empirical_ntk(x_train), theta_tt);
+        progress.advance(init_weight[t.wi]);
+      }
+    } catch (const Error& e) {
+#pragma omp critical(ntk_equivalence_error)
+      if (!failed) {
+        message = e.message();
+        kind = e.kind();
+#pragma omp atomic write
+        failed = true;
+      }
+    } catch (const std::exception& e) {
+#pragma omp critical(ntk_equivalence_error)
+      if (!failed) {
+        message = e.what();
+        kind = e.what() == std::string("std::bad_alloc") ? ErrorKind::kOutOfMemory : ErrorKind::kInternal;
+#pragma omp atomic write
+        failed = true;
+      }
+    }
+  }
+  NTK_THROW_KIND_IF_NOT(kind, !failed, "%s", message.c_str());
+  progress.finish();
+
+  for (const auto& name : equivalence_metric_names()) {
+    std::vector<EquivalenceStat> per_width;
+    for (size_t wi = 0; wi < res.runs.size(); ++wi) {
+      std::vector<double> v;
+      for (const auto& r : res.runs[wi]) v.push_back(r.metrics.at(name));
+      if (name == "kernel_init_dev") v = res.kernel_init_devs[wi];
+      per_width.push_back(stat_of(v));
+    }
+    res.stats[name] = per_width;
+  }
+  std::vector<double> wx(res.widths.begin(), res.widths.end());
+  for (const auto& name : equivalence_deviation_names())
+    res.slopes[name] = log_log_slope(wx, res.means(name));
+  res.seconds = seconds_since(t_start);
+  return res;
+}
+
+}  // namespace ntk

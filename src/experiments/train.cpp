@@ -1,0 +1,216 @@
+// Gradient-descent training of finite networks (see ntk/train.h).
+#include "ntk/train.h"
+
+#include <dlfcn.h>
+
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "ntk/error.h"
+
+namespace ntk {
+
+F0Mode parse_f0_mode(const std::string& name) {
+  if (name == "keep") return F0Mode::kKeep;
+  if (name == "twin") return F0Mode::kTwin;
+  NTK_THROW("unknown f0 mode '%s' (expected keep or twin)", name.c_str());
+}
+
+const char* f0_mode_name(F0Mode mode) {
+  return mode == F0Mode::kKeep ? "keep" : "twin";
+}
+
+Model::Model(const Architecture& arch, const ExampleShape& input, Parameterization parameterization,
+             uint64_t seed, F0Mode mode)
+    : mode_(mode) {
+  nets_.emplace_back(arch, input, parameterization, seed);
+  if (mode == F0Mode::kTwin) nets_.push_back(nets_.front());
+}
+
+int64_t Model::num_params() const {
+  int64_t n = 0;
+  for (const auto& net : nets_) n += net.num_params();
+  return n;
+}
+
+Matrix Model::apply(const Tensor& x) const {
+  if (mode_ == F0Mode::kKeep) return nets_[0].apply(x);
+  return (nets_[0].apply(x) - nets_[1].apply(x)) * M_SQRT1_2;
+}
+
+Matrix Model::empirical_ntk(const Tensor& x1, const Tensor* x2) const {
+  if (mode_ == F0Mode::kKeep) return nets_[0].empirical_ntk(x1, x2);
+  // d f / d θ = ∇f_θ / √2 and d f / d θ′ = −∇f_θ′ / √2: Θ = (Θ_θ + Θ_θ′) / 2.
+  return 0.5 * (nets_[0].empirical_ntk(x1, x2) + nets_[1].empirical_ntk(x1, x2));
+}
+
+ModelParams Model::gradient(const Tensor& x, const Matrix& grad_out) const {
+  ModelParams out;
+  if (mode_ == F0Mode::kKeep) {
+    out.push_back(nets_[0].gradient(x, grad_out));
+  } else {
+    out.push_back(nets_[0].gradient(x, grad_out * M_SQRT1_2));
+    out.push_back(nets_[1].gradient(x, grad_out * -M_SQRT1_2));
+  }
+  return out;
+}
+
+void Model::add_scaled(const ModelParams& direction, double step) {
+  NTK_THROW_IF_NOT(direction.size() == nets_.size(), "add_scaled: direction has %zu members, the model %zu",
+                   direction.size(), nets_.size());
+  for (size_t i = 0; i < nets_.size(); ++i) nets_[i].add_scaled(direction[i], step);
+}
+
+ModelParams Model::params() const {
+  ModelParams out;
+  for (const auto& net : nets_) out.push_back(net.params());
+  return out;
+}
+
+double Model::params_norm() const {
+  double s = 0;
+  for (const auto& net : nets_) s += net.params_norm() * net.params_norm();
+  return std::sqrt(s);
+}
+
+double Model::distance(const ModelParams& a, const ModelParams& b) {
+  NTK_THROW_IF_NOT(a.size() == b.size(), "distance: parameter sets of different structure");
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = Network::distance(a[i], b[i]);
+    s += d * d;
+  }
+  return std::sqrt(s);
+}
+
+double Model::norm(const ModelParams& a) {
+  double s = 0;
+  for (const auto& m : a) s += Network::dot(m, m);
+  return std::sqrt(s);
+}
+
+void Model::scale_add(ModelParams& a, double beta, const ModelParams& b) {
+  NTK_THROW_IF_NOT(a.size() == b.size(), "scale_add: parameter sets of different structure");
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t k = 0; k < a[i].size(); ++k)
+      for (size_t t = 0; t < a[i][k].tensors.size(); ++t) {
+        a[i][k].tensors[t] *= beta;
+        a[i][k].tensors[t] += b[i][k].tensors[t];
+      }
+}
+
+double largest_eigenvalue(const Matrix& symmetric) {
+  NTK_THROW_IF_NOT(symmetric.rows() == symmetric.cols() && symmetric.rows() > 0,
+                   "largest_eigenvalue: expected a non-empty square matrix, got %lld x %lld",
+                   (long long)symmetric.rows(), (long long)symmetric.cols());
+  NTK_THROW_IF_NOT(symmetric.allFinite(), "largest_eigenvalue: the matrix has non-finite entries");
+  Eigen::MatrixXd m = 0.5 * (symmetric + symmetric.transpose());
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(m, Eigen::EigenvaluesOnly);
+  NTK_THROW_IF_NOT(es.info() == Eigen::Success, "largest_eigenvalue: eigendecomposition failed");
+  return es.eigenvalues()(es.eigenvalues().size() - 1);
+}
+
+double max_learning_rate(const Matrix& ntk_train_train) {
+  const double l = largest_eigenvalue(ntk_train_train);
+  NTK_THROW_IF_NOT(l > 0, "max_learning_rate: the kernel's largest eigenvalue is %g (expected > 0)", l);
+  return 2.0 / l;
+}
+
+double equivalent_flow_time(const TrainOptions& options, double learning_rate, int64_t n_train) {
+  double frac = 1.0;
+  if (options.batch_size > 0 && options.batch_size < n_train)
+    frac = static_cast<double>(options.batch_size) / static_cast<double>(n_train);
+  return learning_rate * static_cast<double>(options.steps) * frac / (1.0 - options.momentum);
+}
+
+void set_blas_threads(const Context& ctx) {
+  using SetThreads = void (*)(int);
+  static SetThreads fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (fn) fn(ctx.num_threads());
+}
+
+TrainResult train(Model& model, const Tensor& x, const Matrix& y, const TrainOptions& options,
+                  const std::function<void(int64_t, const Model&)>& on_step) {
+  const int64_t n = x.rows(), K = model.output_width();
+  NTK_THROW_IF_NOT(n > 0, "train: no training examples");
+  NTK_THROW_IF_NOT(y.rows() == n && y.cols() == K,
+                   "train: targets have shape (%lld, %lld), expected (%lld, %lld)", (long long)y.rows(),
+                   (long long)y.cols(), (long long)n, (long long)K);
+  NTK_THROW_IF_NOT(options.steps >= 0, "train: steps must be >= 0, got %lld", (long long)options.steps);
+  NTK_THROW_IF_NOT(options.learning_rate >= 0 && std::isfinite(options.learning_rate),
+                   "train: learning rate must be >= 0 (0: automatic), got %g", options.learning_rate);
+  NTK_THROW_IF_NOT(options.lr_fraction > 0 && std::isfinite(options.lr_fraction),
+                   "train: lr_fraction must be > 0, got %g", options.lr_fraction);
+  NTK_THROW_IF_NOT(options.momentum >= 0 && options.momentum < 1, "train: momentum must be in [0, 1), got %g",
+                   options.momentum);
+  NTK_THROW_IF_NOT(options.batch_size >= 0, "train: batch size must be >= 0, got %lld",
+                   (long long)options.batch_size);
+
+  TrainResult result;
+  result.steps = options.steps;
+  if (options.learning_rate > 0) {
+    result.learning_rate = options.learning_rate;
+  } else {
+    result.lambda_max = largest_eigenvalue(model.empirical_ntk(x));
+    NTK_THROW_IF_NOT(result.lambda_max > 0, "train: the empirical NTK's largest eigenvalue is %g",
+                     result.lambda_max);
+    result.learning_rate = options.lr_fraction * 2.0 / result.lambda_max;
+  }
+  const double lr = result.learning_rate;
+  const bool full_batch = options.batch_size == 0 || options.batch_size >= n;
+  auto loss_of = [&](const Matrix& f) { return 0.5 * (f - y).squaredNorm(); };
+
+  if (on_step) on_step(0, model);
+  ModelParams velocity;
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  int64_t cursor = n, epoch = 0;
+  for (int64_t step = 1; step <= options.steps; ++step) {
+    ModelParams grad;
+    if (full_batch) {
+      const Matrix residual = model.apply(x) - y;
+      if (options.record_loss) result.loss.push_back(0.5 * residual.squaredNorm());
+      NTK_THROW_IF_NOT(residual.allFinite(), "training diverged at step %lld (learning rate %g): lower --lr",
+                       (long long)step - 1, lr);
+      grad = model.gradient(x, residual);
+    } else {
+      const int64_t b = options.batch_size;
+      if (cursor + b > n) {  // new epoch: fresh permutation seeded by (seed, epoch)
+        std::seed_seq seq{static_cast<uint32_t>(options.seed), static_cast<uint32_t>(options.seed >> 32),
+                          static_cast<uint32_t>(epoch), 0x5eedu};
+        std::mt19937_64 rng(seq);
+        std::shuffle(order.begin(), order.end(), rng);
+        cursor = 0;
+        ++epoch;
+      }
+      std::vector<int64_t> idx(order.begin() + cursor, order.begin() + cursor + b);
+      cursor += b;
+      Tensor xb = x.select_rows(idx);
+      Matrix yb(b, K);
+      for (int64_t i = 0; i < b; ++i) yb.row(i) = y.row(idx[i]);
+      const Matrix residual = model.apply(xb) - yb;
+      NTK_THROW_IF_NOT(residual.allFinite(), "training diverged at step %lld (learning rate %g): lower --lr",
+                       (long long)step - 1, lr);
+      grad = model.gradient(xb, residual);
+    }
+    if (options.momentum > 0) {
+      if (velocity.empty())
+        velocity = std::move(grad);
+      else
+        Model::scale_add(velocity, options.momentum, grad);
+      model.add_scaled(velocity, -lr);
+    } else {
+      model.add_scaled(grad, -lr);
+    }
+    if (on_step) on_step(step, model);
+  }
+  result.final_loss = loss_of(model.apply(x));
+  NTK_THROW_IF_NOT(std::isfinite(result.final_loss), "training diverged (learning rate %g): lower --lr", lr);
+  if (full_batch && options.record_loss) result.loss.push_back(result.final_loss);
+  return result;
+}
+
+}  // namespace ntk
