@@ -264,16 +264,22 @@ class FcEngine final : public KernelEngine {
         }
       }
     }
-    // Mirror the entries whose transposes lie in the tile.
+    // Mirror the entries whose transposes lie in the tile, in cache blocks.
     if (symmetric_) {
-#pragma omp parallel for schedule(dynamic, 8) num_threads(options_.ctx.num_threads())
-      for (int64_t a = 0; a < nr; ++a) {
-        const int64_t i = r0 + a;
-        int64_t lo, hi;
-        skip_range(i, lo, hi);
-        for (int64_t j = lo; j < hi; ++j) {
-          if (nngp) nngp[a * ld + (j - c0)] = nngp[(j - r0) * ld + (i - c0)];
-          if (ntk) ntk[a * ld + (j - c0)] = ntk[(j - r0) * ld + (i - c0)];
+      const int64_t bs = 64;
+      const int64_t lo = std::max(c0, r0), hi = std::min(r1, c1);  // the square block on the diagonal
+      const int64_t nb = (hi - lo + bs - 1) / bs;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(options_.ctx.num_threads())
+      for (int64_t q = 0; q < nb * nb; ++q) {
+        const int64_t bi = q / nb, bj = q % nb;
+        if (bj > bi) continue;
+        const int64_t i0 = lo + bi * bs, i1 = std::min(hi, i0 + bs), j0 = lo + bj * bs,
+                      j1 = std::min(hi, j0 + bs);
+        for (T* m : {nngp, ntk}) {
+          if (!m) continue;
+          for (int64_t i = i0; i < i1; ++i)
+            for (int64_t j = j0; j < std::min(j1, i); ++j)
+              m[(i - r0) * ld + (j - c0)] = m[(j - r0) * ld + (i - c0)];
         }
       }
     }
