@@ -2,3 +2,4 @@ list(APPEND NTK_SOURCES)
 list(APPEND NTK_SOURCES src/experiments/train.cpp src/experiments/equivalence.cpp
      src/experiments/equivalence_plot.cpp)
 list(APPEND NTK_SOURCES src/experiments/uci.cpp)
+list(APPEND NTK_SOURCES src/experiments/cifar.cpp)
