@@ -27,6 +27,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+Matrix submatrix_rows(const Matrix& m, const std::vector<int64_t>& rows) {
+  Matrix out(static_cast<int64_t>(rows.size()), m.cols());
+  for (size_t i = 0; i < rows.size(); ++i) out.row(i) = m.row(rows[i]);
+  return out;
+}
+
 double rel_diff(const Matrix& a, const Matrix& b) {
   const double nb = b.norm();
   return nb > 0 ? (a - b).norm() / nb : std::numeric_limits<double>::quiet_NaN();
@@ -505,10 +511,21 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
   const double lambda_exact = largest_eigenvalue(theta_tt);
 
   const int64_t n_trace = std::min<int64_t>(std::max(options.trace_points, 0), x_test.rows());
-  std::vector<int64_t> trace_rows(n_trace);
-  std::iota(trace_rows.begin(), trace_rows.end(), 0);
+  // Traced test points: the first ones of each class in turn, so that the plot shows every class.
+  std::vector<int64_t> trace_rows;
+  {
+    const int classes = std::max(1, data.num_classes);
+    std::vector<std::vector<int64_t>> of_class(classes);
+    for (int64_t i = 0; i < x_test.rows(); ++i) {
+      const int c = i < static_cast<int64_t>(data.labels_test.size()) ? data.labels_test[i] : 0;
+      of_class[c >= 0 && c < classes ? c : 0].push_back(i);
+    }
+    for (size_t k = 0; static_cast<int64_t>(trace_rows.size()) < n_trace; ++k)
+      for (int c = 0; c < classes && static_cast<int64_t>(trace_rows.size()) < n_trace; ++c)
+        if (k < of_class[c].size()) trace_rows.push_back(of_class[c][k]);
+  }
   const Tensor x_trace = x_test.select_rows(trace_rows);
-  const Matrix theta_trace = theta_st.topRows(n_trace);
+  const Matrix theta_trace = submatrix_rows(theta_st, trace_rows);
 
   // Progress in units proportional to the cost of a step (~ width * (width + input size)).
   std::vector<int64_t> weight, init_weight;
@@ -624,7 +641,7 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
     }
     run.trace_ntk = Matrix::Zero(run.trace_at.size(), n_trace);
     if (n_trace > 0) {
-      const Matrix f0_trace = f0_test.topRows(n_trace);
+      const Matrix f0_trace = submatrix_rows(f0_test, trace_rows);
       for (size_t j = 0; j < run.trace_at.size(); ++j) {
         const int64_t k = run.trace_at[j];
         Matrix f =

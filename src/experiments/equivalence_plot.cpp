@@ -126,6 +126,20 @@ std::string fmt_tick(double v) {
   return buf;
 }
 
+// About five round tick values (1, 2 or 5 times a power of ten apart) inside [lo, hi].
+std::vector<double> nice_ticks(double lo, double hi) {
+  std::vector<double> out;
+  if (!(hi > lo)) return {lo};
+  const double raw = (hi - lo) / 5, mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double step = raw / mag < 1.5   ? mag
+                      : raw / mag < 3.5 ? 2 * mag
+                      : raw / mag < 7.5 ? 5 * mag
+                                        : 10 * mag;
+  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step)
+    out.push_back(std::abs(v) < 1e-12 * step ? 0.0 : v);
+  return out;
+}
+
 void svg_frame(std::ostringstream& o, const Axes& a, const std::vector<double>& xt,
                const std::vector<double>& yt, const std::string& xlabel, const std::string& ylabel,
                const std::string& title) {
@@ -225,9 +239,7 @@ std::string render_svg(const PlotData& p) {
     const double pad = 0.08 * std::max(hi - lo, 1e-9);
     Axes b{680,      40,       480,   400,  p.steps.front(), std::max(p.steps.back(), p.steps.front() + 1),
            lo - pad, hi + pad, false, false};
-    std::vector<double> xt, ytk;
-    for (int i = 0; i <= 5; ++i) xt.push_back(std::round(b.xmin + (b.xmax - b.xmin) * i / 5));
-    for (int i = 0; i <= 5; ++i) ytk.push_back(std::round((b.ymin + (b.ymax - b.ymin) * i / 5) * 100) / 100);
+    const std::vector<double> xt = nice_ticks(b.xmin, b.xmax), ytk = nice_ticks(b.ymin, b.ymax);
     svg_frame(o, b, xt, ytk, "gradient-descent step", "output f(x) on test points",
               "training dynamics: network vs exact NTK");
     for (size_t j = 0; j < p.ntk.size(); ++j) {
@@ -267,6 +279,7 @@ import json, sys
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 d = json.load(open(sys.argv[1]))
 fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5.2))
 w = d["widths"]
@@ -279,7 +292,8 @@ if d["series"] and d["series"][0]["mean"][0]:
     y0 = d["series"][0]["mean"][0] * 0.6
     a.plot([w[0], w[-1]], [y0, y0 * (w[-1] / w[0]) ** -0.5], "--", color="grey", label="slope -1/2")
 a.set_xscale("log", base=2); a.set_yscale("log")
-a.set_xticks(w); a.set_xticklabels([str(x) for x in w])
+a.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+a.set_xticks(w); a.set_xticklabels([str(int(x)) for x in w])
 a.set_xlabel("width"); a.set_ylabel("relative deviation"); a.set_title("deviation from the infinite-width limit")
 a.grid(True, which="both", alpha=0.3); a.legend(fontsize=8)
 if d["steps"]:
