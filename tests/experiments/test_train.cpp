@@ -182,8 +182,8 @@ TEST(TrainTest, BadOptionsThrow) {
   EXPECT_THROW(parse_f0_mode("zero"), Error);
 }
 
-// A wide network trained by gradient descent follows its linearisation (the empirical-NTK predictor at the same
-// step count) closely, and the exact-NTK predictor up to the kernel's O(1/sqrt(width)) fluctuation.
+// A wide network trained by gradient descent follows its linearisation (the empirical-NTK predictor at the
+// same step count) closely, and the exact-NTK predictor up to the kernel's O(1/sqrt(width)) fluctuation.
 TEST(TrainTest, WideNetworkFollowsTheKernelPredictor) {
   Tensor x = random_inputs(16, 5, 12), xs = random_inputs(8, 5, 13);
   Matrix y = random_targets(16, 1, 14);
