@@ -52,7 +52,8 @@ struct TrainTestData {
 TrainTestData load_split(const CifarBenchOptions& o, int64_t n_train) {
   TrainTestData s;
   const std::string& d = o.data;
-  NTK_THROW_IF_NOT(is_dir(d), "%s: not a folder (expected cifar-10-batches-bin or an image folder root with train/)",
+  NTK_THROW_IF_NOT(is_dir(d),
+                   "%s: not a folder (expected cifar-10-batches-bin or an image folder root with train/)",
                    d.c_str());
   if (is_file(d + "/data_batch_1.bin") || is_file(d + "/test_batch.bin")) {
     s.train = io::load_cifar10_binary_dir(d, "train");
@@ -100,7 +101,8 @@ std::string cntk_architecture(const std::string& readout, int depth) {
   // c_σ = 2 scaling of Arora et al. (w_std = sqrt 2) keeps the kernel's scale constant through ReLU layers.
   const std::string conv = "conv(3, w_std=1.4142135623730951)";
   if (readout == "flatten")
-    return "repeat(" + std::to_string(depth) + ", " + conv + ", relu), flatten, dense(w_std=1.4142135623730951)";
+    return "repeat(" + std::to_string(depth) + ", " + conv +
+           ", relu), flatten, dense(w_std=1.4142135623730951)";
   NTK_THROW_IF_NOT(readout == "gap", "unknown readout '%s'; valid: flatten, gap", readout.c_str());
   // CNTK-GAP as in the paper: first and last layer fixed.
   std::string s = "conv(3, w_std=1.4142135623730951, trainable=false), relu, ";
@@ -111,7 +113,8 @@ std::string cntk_architecture(const std::string& readout, int depth) {
 std::vector<CifarRun> run_cifar_bench(const CifarBenchOptions& o) {
   NTK_THROW_IF_NOT(!o.train_sizes.empty() && o.test >= 1, "need at least one training size and --test >= 1");
   const int64_t n_train = *std::max_element(o.train_sizes.begin(), o.train_sizes.end());
-  for (int64_t n : o.train_sizes) NTK_THROW_IF_NOT(n >= 10, "training sizes must be >= 10, got %lld", (long long)n);
+  for (int64_t n : o.train_sizes)
+    NTK_THROW_IF_NOT(n >= 10, "training sizes must be >= 10, got %lld", (long long)n);
   TrainTestData split = load_split(o, n_train);
   NTK_THROW_IF_NOT(split.train.x.rank() == 4, "%s: expected images", o.data.c_str());
   // Nested training subsets: the first n of one class-balanced permutation.

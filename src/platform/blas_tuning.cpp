@@ -22,7 +22,12 @@ void ensure_fast_blas(int argc, char** argv) {
   if (core == nullptr) return;
   setenv("OPENBLAS_CORETYPE", core, 1);
   setenv("NTK_NO_BLAS_REEXEC", "1", 1);  // never loop, even if exec fails below
-  execv("/proc/self/exe", argv);
+  // Exec the resolved path (not /proc/self/exe) so that ps and top still show the program's own name.
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
+  execv(self, argv);
   // exec failed: carry on with whatever kernel OpenBLAS chose.
 }
 
