@@ -12,9 +12,10 @@ bench/requirements-neural-tangents.txt (default ~/.cache/ntk-bench-venv; --venv 
 e.g. /work/ntref/venv). The script re-executes itself inside that environment; ntk runs as the `ntk` CLI
 (--ntk, default build-fast/ntk or build/ntk next to this repository, or `ntk` on PATH).
 
-Timing: neural-tangents' kernel_fn is jitted and called twice; the second (compiled) call is timed. ntk is timed
-as the wall-clock of `ntk kernel --get ntk` (process start and .npy I/O included). Both compute the full N x N
-kernel of x with itself (ntk computes the symmetric half once). Seconds per entry = seconds / N².
+Timing: neural-tangents' kernel_fn (NNGP and NTK) is jitted and called twice; the second (compiled) call is timed.
+ntk is timed in memory by `ntk bench kernels --arch A --x1 x.npy --dtype D` (engine creation, per-input
+preparation and the whole kernel; not the process start or file I/O). Both compute the NNGP and the NTK of x with
+itself (ntk computes the symmetric half once). Seconds per entry = seconds / N².
 
 max_rel_diff = max over entries of |ntk - nt| / max(|nt|, 1e-3 max|nt|), over both kernels; each dtype is
 compared with neural-tangents run in the same dtype.
@@ -47,7 +48,8 @@ def cntk_arch(depth, readout):
 
 # name, arch, input shape (N first), quick N
 CASES = [
-    ("fc_depth10", FC_ARCH, (2048, 3072), 512),
+    ("fc_depth10", FC_ARCH, (2048, 3072), 512),          # CIFAR-sized inputs: ntk is bound by the input Gram
+    ("fc_depth10_d64", FC_ARCH, (4096, 64), 1024),       # small inputs (UCI-like): the layers dominate
     ("cntk_gap_depth11", cntk_arch(11, "gap"), (3, 32, 32, 3), 2),
     ("cntk_gap_depth21", cntk_arch(21, "gap"), (3, 32, 32, 3), 2),
     ("cntk_flatten_depth21", cntk_arch(21, "flatten"), (64, 32, 32, 3), 16),
@@ -125,20 +127,18 @@ def run_nt(arch, x, dtype):
 
 
 def run_ntk(ntk, arch, x_path, dtype, tmp, threads):
+  """ntk's in-memory time for the NNGP and NTK of x with itself (`ntk bench kernels --arch`), and the kernels."""
   import numpy as np
-  out = {}
-  seconds = None
-  for get in ("ntk", "nngp"):
-    path = os.path.join(tmp, "k_%s.npy" % get)
-    cmd = [ntk, "kernel", "--arch", arch, "--x1", x_path, "--get", get, "--dtype", dtype, "--out", path, "--quiet"]
-    if threads:
-      cmd += ["--threads", str(threads)]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    if get == "ntk":
-      seconds = time.perf_counter() - t0
-    out[get] = np.load(path).astype(np.float64)
-  return out["nngp"], out["ntk"], seconds
+  out_json = os.path.join(tmp, "ntk.json")
+  cmd = [ntk, "bench", "kernels", "--arch", arch, "--x1", x_path, "--dtype", dtype, "--save", tmp, "--json",
+         out_json]
+  if threads:
+    cmd += ["--threads", str(threads)]
+  subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+  with open(out_json) as f:
+    seconds = json.load(f)["entries"][0]["seconds"]
+  load = lambda name: np.load(os.path.join(tmp, name + ".npy")).astype(np.float64)
+  return load("nngp"), load("ntk"), seconds
 
 
 def compare(args):

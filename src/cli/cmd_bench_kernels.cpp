@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -29,10 +30,13 @@ struct BenchKernelsArgs {
   std::string json_path;
   int64_t fc_n = 8192, fc_d = 3072;
   int fc_depth = 10;
-  std::string cntk_n = "gap:5=48,11=24,21=16;flatten:5=512,11=384,21=256";
+  std::string cntk_n = "gap:5=24,11=16,21=12;flatten:5=256,11=192,21=128";
   std::string only;  // "fc" | "cntk" | "" (both)
   bool reference = false;
   bool quick = false;
+  // One custom case (used by bench/compare_neural_tangents.py): time --arch on --x1 in memory, save the
+  // kernels.
+  std::string arch, x1, dtype = "float64", save;
   ContextOptions ctx;
 };
 
@@ -49,8 +53,9 @@ Tensor normal_tensor(std::vector<int64_t> shape, uint64_t seed) {
 }
 
 // Runs prepare() and the whole symmetric kernel as one tile (NNGP and NTK); returns seconds.
-double time_kernel(const std::string& spec, const Tensor& x, DType dtype, const Context& base,
-                   bool reference) {
+// With `save`, writes <save>/nngp.npy and <save>/ntk.npy (after the timing).
+double time_kernel(const std::string& spec, const Tensor& x, DType dtype, const Context& base, bool reference,
+                   const std::string& save = "") {
   const Architecture arch = Architecture::parse(spec);
   KernelOptions o;
   o.ctx = base;
@@ -61,9 +66,22 @@ double time_kernel(const std::string& spec, const Tensor& x, DType dtype, const 
   auto engine = KernelEngine::create(arch, x, nullptr, o);
   engine->prepare();
   const size_t bytes = static_cast<size_t>(n * n) * (dtype == DType::kFloat32 ? 4 : 8);
-  std::vector<char> nngp(bytes), ntk(bytes);
-  engine->compute_tile({0, n, 0, n}, nngp.data(), ntk.data(), n);
-  return seconds_since(t0);
+  // Uninitialised, as a caller's output buffer would be (zero-filling would add a memset pass to the timing).
+  std::unique_ptr<char[]> nngp_buf(new char[bytes]), ntk_buf(new char[bytes]);
+  char* nngp = nngp_buf.get();
+  char* ntk = ntk_buf.get();
+  engine->compute_tile({0, n, 0, n}, nngp, ntk, n);
+  const double seconds = seconds_since(t0);
+  if (!save.empty()) {
+    for (const auto& [name, buf] : {std::make_pair("nngp", nngp), std::make_pair("ntk", ntk)}) {
+      Matrix m(n, n);
+      for (int64_t q = 0; q < n * n; ++q)
+        m.data()[q] = dtype == DType::kFloat32 ? reinterpret_cast<const float*>(buf)[q]
+                                               : reinterpret_cast<const double*>(buf)[q];
+      save_matrix_npy(save + "/" + name + ".npy", m, dtype);
+    }
+  }
+  return seconds;
 }
 
 // The input Gram x xᵀ / d alone: the SYRK the FC engine does, and a full GEMM (for reference).
@@ -117,6 +135,27 @@ void run(const BenchKernelsArgs& a) {
   out["threads"] = ctx.num_threads();
   out["engine"] = a.reference ? "reference" : "fast";
   out["entries"] = json::array();
+  if (!a.arch.empty() || !a.x1.empty()) {
+    NTK_THROW_IF_NOT(!a.arch.empty() && !a.x1.empty(), "a custom case needs both --arch and --x1");
+    const Tensor x = load_inputs(a.x1);
+    const DType dt = parse_dtype(a.dtype);
+    const double s = time_kernel(a.arch, x, dt, ctx, a.reference, a.save);
+    const int64_t n = x.rows();
+    std::printf("%s %s N=%lld: %.3f s, %.3e s/entry\n", a.arch.c_str(), dtype_name(dt),
+                static_cast<long long>(n), s, s / static_cast<double>(n * n));
+    out["entries"].push_back({{"name", "custom"},
+                              {"arch", a.arch},
+                              {"dtype", dtype_name(dt)},
+                              {"n", n},
+                              {"seconds", s},
+                              {"seconds_per_entry", s / static_cast<double>(n * n)}});
+    if (!a.json_path.empty()) {
+      std::ofstream f(a.json_path);
+      NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, static_cast<bool>(f), "cannot write %s", a.json_path.c_str());
+      f << out.dump(2) << "\n";
+    }
+    return;
+  }
   std::printf("%-28s %-8s %7s %12s %14s\n", "case", "dtype", "N", "seconds", "s/entry");
   auto report = [&](const std::string& name, const std::string& arch, DType dt, int64_t n, double s,
                     json extra) {
@@ -138,22 +177,27 @@ void run(const BenchKernelsArgs& a) {
     time_gram(x, syrk_s, gemm_s);  // also warms up BLAS threads
     const double s = time_kernel(arch, x, DType::kFloat64, ctx, a.reference);
     time_gram(x, syrk_s, gemm_s);
-    const double ratio = s / syrk_s;
+    const double ratio = s / gemm_s, syrk_ratio = s / syrk_s;
     report("fc_depth" + std::to_string(a.fc_depth), arch, DType::kFloat64, n, s,
            {{"d", a.fc_d},
             {"gram_syrk_seconds", syrk_s},
             {"gram_gemm_seconds", gemm_s},
-            {"fc_gemm_ratio", ratio}});
-    std::printf("  input Gram alone: SYRK %.3f s, GEMM %.3f s; fc_gemm_ratio (FC / SYRK) = %.3f\n", syrk_s,
-                gemm_s, ratio);
+            {"fc_gemm_ratio", ratio},
+            {"fc_syrk_ratio", syrk_ratio}});
+    std::printf(
+        "  input Gram alone: GEMM %.3f s, SYRK %.3f s; fc_gemm_ratio (FC / GEMM) = %.3f, "
+        "fc_syrk_ratio (FC / SYRK) = %.3f\n",
+        gemm_s, syrk_s, ratio, syrk_ratio);
     out["fc_gemm_ratio"] = ratio;
+    out["fc_syrk_ratio"] = syrk_ratio;
     out["fc"] = {{"n", n},
                  {"d", a.fc_d},
                  {"depth", a.fc_depth},
                  {"seconds", s},
                  {"gram_syrk_seconds", syrk_s},
                  {"gram_gemm_seconds", gemm_s},
-                 {"fc_gemm_ratio", ratio}};
+                 {"fc_gemm_ratio", ratio},
+                 {"fc_syrk_ratio", syrk_ratio}};
   }
   if (a.only.empty() || a.only == "cntk") {
     for (const std::string readout : {"gap", "flatten"})
@@ -187,6 +231,10 @@ void register_bench_kernels(CLI::App& app) {
   cmd->add_option("--only", a->only, "fc | cntk (default: both)");
   cmd->add_flag("--reference", a->reference, "time the reference engine instead (small N only)");
   cmd->add_flag("--quick", a->quick, "smaller N everywhere (smoke test)");
+  cmd->add_option("--arch", a->arch, "custom case: architecture (with --x1; NNGP and NTK of x1 with itself)");
+  cmd->add_option("--x1", a->x1, "custom case: inputs (.npy, ...)");
+  cmd->add_option("--dtype", a->dtype, "custom case: float64 | float32")->capture_default_str();
+  cmd->add_option("--save", a->save, "custom case: write nngp.npy and ntk.npy into this folder (not timed)");
   a->ctx.add_to(cmd, false);
   cmd->callback([a]() { run(*a); });
 }
