@@ -271,7 +271,7 @@ TEST(FastPathsScope, FallsBackOutsideTheFastPath) {
   EXPECT_NO_THROW(compute_kernels("dense, tanh, dense", v, nullptr, o));
 }
 
-INSTANTIATE_TEST_SUITE_P(DTypes, FastPaths, ::testing::Values(DType::kFloat64, DType::kFloat32),
+INSTANTIATE_TEST_SUITE_P(FastKernels, FastPaths, ::testing::Values(DType::kFloat64, DType::kFloat32),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 }  // namespace
