@@ -73,9 +73,11 @@ json run_baselines(const BenchUciArgs& a, const std::vector<std::string>& names,
   const int fd = mkstemp(tmp);
   NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, fd >= 0, "cannot create a temporary file for the baselines");
   close(fd);
+  // Without --datasets the script lists the folder itself (same rule: <name>/<name>_R.dat).
   const std::string cmd = shell_quote(a.python) + " " + shell_quote(a.baselines) + " --data " +
-                          shell_quote(a.data) + " --datasets " + shell_quote(names_csv) + " --jobs " +
-                          std::to_string(threads) + " --json " + shell_quote(tmp);
+                          shell_quote(a.data) +
+                          (a.datasets.empty() ? std::string() : " --datasets " + shell_quote(names_csv)) +
+                          " --jobs " + std::to_string(threads) + " --json " + shell_quote(tmp);
   std::fprintf(stderr, "ntk: running baselines: %s\n", cmd.c_str());
   const int rc = std::system(cmd.c_str());
   json out;

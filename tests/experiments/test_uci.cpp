@@ -1,7 +1,9 @@
 // The UCI protocol on a tiny data set in the collection's layout, its error messages, and the classifier
 // comparison statistics.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -144,6 +146,62 @@ TEST(UciExperiment, ClassifierComparison) {
   EXPECT_NEAR(s[0].p90, 2.0 / 3, 1e-12);
   EXPECT_NEAR(s[2].p90, 1.0 / 3, 1e-12);
   EXPECT_NEAR(s[1].p95, 2.0 / 3, 1e-12);  // 0.8 < 0.855 on set 1
+}
+
+// The CLI contract for bad input: one line naming the file and the problem, exit status 2.
+std::pair<int, std::string> run_cli(const std::string& args) {
+  const std::string cmd = std::string(NTK_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (p && fgets(buf, sizeof buf, p)) out += buf;
+  const int status = p ? pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(UciCli, BadInputsExitWithStatus2) {
+  TempDir tmp;
+  auto write = [&](const std::string& name, int cols, const std::vector<double>& labels) {
+    std::ofstream f(tmp.path + "/" + name);
+    for (size_t i = 0; i < labels.size(); ++i) {
+      for (int j = 0; j < cols; ++j) f << std::sin(1.3 * i + j) << ',';
+      f << labels[i] << '\n';
+    }
+  };
+  write("train.csv", 3, {0, 1, 0, 1, 1, 0});
+  write("test.csv", 3, {0, 1});
+  write("wide.csv", 4, {0, 1});
+  write("frac.csv", 3, {0, 1.5, 0, 1, 1, 0});
+  write("one.csv", 3, {2, 2, 2, 2, 2, 2});
+  const std::string arch = " --arch 'dense, relu, dense'";
+  const std::string t = tmp.path + "/";
+  auto [rc_ok, out_ok] = run_cli("regress" + arch + " --train " + t + "train.csv --test " + t + "test.csv");
+  EXPECT_EQ(rc_ok, 0) << out_ok;
+  EXPECT_NE(out_ok.find("test accuracy"), std::string::npos) << out_ok;
+  struct Case {
+    std::string args, file, words;
+  };
+  const Case cases[] = {
+      {"regress" + arch + " --train " + t + "train.csv --test " + t + "wide.csv", "wide.csv", "features"},
+      {"regress" + arch + " --train " + t + "frac.csv --test " + t + "test.csv --task classify", "frac.csv",
+       "not a non-negative integer"},
+      {"regress" + arch + " --train " + t + "one.csv --test " + t + "test.csv", "one.csv", "single class"},
+      {"regress" + arch + " --train " + t + "missing.csv --test " + t + "test.csv", "missing.csv", ""},
+      {"select --train " + t + "one.csv --folds 2 --max-depth 1", "one.csv", "single class"},
+  };
+  for (const Case& c : cases) {
+    auto [rc, out] = run_cli(c.args);
+    EXPECT_EQ(rc, 2) << c.args << "\n" << out;
+    EXPECT_NE(out.find(c.file), std::string::npos) << out;
+    EXPECT_NE(out.find(c.words), std::string::npos) << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  }
+  // A UCI data set whose split file is missing.
+  const std::string dir = write_uci(tmp.path + "/uci", "broken", 20, 2, 2);
+  fs::remove(dir + "/conxuntos.dat");
+  auto [rc, out] = run_cli("bench uci --data " + tmp.path + "/uci --json " + t + "r.json");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("conxuntos.dat"), std::string::npos) << out;
 }
 
 }  // namespace
