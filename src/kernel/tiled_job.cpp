@@ -1,6 +1,7 @@
 #include "ntk/tiled_job.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -36,6 +37,15 @@ uint64_t tensor_hash(const Tensor& t, uint64_t h) {
 int64_t physical_memory() {
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : (int64_t{8} << 30);
+}
+
+// msync of the byte range [begin, end) of a mapping starting at `base` (page-aligned as msync requires).
+void sync_rows(char* base, int64_t begin, int64_t end) {
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGE_SIZE));
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(base + begin) / page * page;
+  const uintptr_t hi = reinterpret_cast<uintptr_t>(base + end);
+  NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, msync(reinterpret_cast<void*>(lo), hi - lo, MS_SYNC) == 0,
+                        "cannot write the kernel to disk: %s", std::strerror(errno));
 }
 
 }  // namespace
@@ -169,7 +179,9 @@ TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, 
       const TileSpec& t = tiles[k];
       void* dst = base + (t.row_begin * n2 + t.col_begin) * elem;
       engine->compute_tile(t, options.nngp ? dst : nullptr, options.ntk ? dst : nullptr, n2);
-      writer.flush();
+      // Make the tile durable before the journal says it is done; only the tile's rows need syncing (syncing
+      // the whole map after every tile made large jobs wait on the disk).
+      sync_rows(base, t.row_begin * n2 * elem, t.row_end * n2 * elem);
       std::fprintf(journal, "%lld\n", (long long)ids[k]);
       std::fflush(journal);
       fsync(fileno(journal));
