@@ -29,7 +29,8 @@ Padding parse_padding(const std::string& s);
 const char* padding_name(Padding p);
 
 // Output length and low-side padding of a window of size k, stride s over n positions (JAX / neural-tangents
-// conventions: SAME pads (out-1)*s + k - n in total, the smaller half before; CIRCULAR wraps with the same layout).
+// conventions: SAME pads (out-1)*s + k - n in total, the smaller half before; CIRCULAR wraps with the same
+// layout).
 struct Window1d {
   int64_t out = 0;
   int64_t pad_lo = 0;
@@ -42,6 +43,24 @@ inline int64_t window_index(int64_t o, int64_t t, int64_t s, int64_t pad_lo, int
   if (i >= 0 && i < n) return i;
   if (p == Padding::kCircular) return ((i % n) + n) % n;
   return -1;
+}
+
+// Visits every (output position, filter tap, input position) of a k x k window with stride s over an image of
+// in.height x in.width: f(out, tap, in) with positions row-major (p = row * W + col) and tap = dy * k + dx.
+// Taps falling into zero padding are skipped; circular padding wraps. Shared by the finite conv and avgpool.
+template <typename F>
+void for_each_window_tap(const ExampleShape& in, int64_t k, int64_t s, Padding pad, F&& f) {
+  const Window1d wh = window_1d(in.height, k, s, pad), ww = window_1d(in.width, k, s, pad);
+  for (int64_t i = 0; i < wh.out; ++i)
+    for (int64_t j = 0; j < ww.out; ++j)
+      for (int64_t dy = 0; dy < k; ++dy) {
+        const int64_t r = window_index(i, dy, s, wh.pad_lo, in.height, pad);
+        if (r < 0) continue;
+        for (int64_t dx = 0; dx < k; ++dx) {
+          const int64_t c = window_index(j, dx, s, ww.pad_lo, in.width, pad);
+          if (c >= 0) f(i * ww.out + j, dy * k + dx, r * in.width + c);
+        }
+      }
 }
 
 // Fills m with i.i.d. N(0, std^2).

@@ -19,16 +19,20 @@ class Conv final : public Layer {
   Conv(AffineArgs a, int64_t k, int64_t stride, Padding pad) : a_(a), k_(k), stride_(stride), pad_(pad) {}
   std::string name() const override { return "conv"; }
   std::string describe() const override {
-    return "conv(" + std::to_string(k_) + ", stride=" + std::to_string(stride_) + ", pad=" + padding_name(pad_) +
-           ", " + a_.describe() + ")";
+    return "conv(" + std::to_string(k_) + ", stride=" + std::to_string(stride_) +
+           ", pad=" + padding_name(pad_) + ", " + a_.describe() + ")";
   }
 
   ExampleShape output_shape(const ExampleShape& in) const override {
-    NTK_THROW_IF_NOT(in.spatial, "conv(%lld) needs images (N, H, W, C); its input is a vector %s (flatten or gap "
-                     "earlier, or give (N, H, W, C) inputs)", (long long)k_, in.to_string().c_str());
+    NTK_THROW_IF_NOT(in.spatial,
+                     "conv(%lld) needs images (N, H, W, C); its input is a vector %s (flatten or gap "
+                     "earlier, or give (N, H, W, C) inputs)",
+                     (long long)k_, in.to_string().c_str());
     Window1d wh = window_1d(in.height, k_, stride_, pad_), ww = window_1d(in.width, k_, stride_, pad_);
-    NTK_THROW_IF_NOT(wh.out > 0 && ww.out > 0, "%s: image of %lldx%lld is too small for a %lldx%lld filter with "
-                     "pad=valid", describe().c_str(), (long long)in.height, (long long)in.width, (long long)k_,
+    NTK_THROW_IF_NOT(wh.out > 0 && ww.out > 0,
+                     "%s: image of %lldx%lld is too small for a %lldx%lld filter with "
+                     "pad=valid",
+                     describe().c_str(), (long long)in.height, (long long)in.width, (long long)k_,
                      (long long)k_);
     ExampleShape out = in;
     out.height = wh.out;
@@ -38,7 +42,8 @@ class Conv final : public Layer {
   }
 
   template <typename T>
-  void kernel_impl(PairState<T>& s, const SelfVariances<T>&, const ExampleShape& in, const KernelConfig& cfg) const {
+  void kernel_impl(PairState<T>& s, const SelfVariances<T>&, const ExampleShape& in,
+                   const KernelConfig& cfg) const {
     const Window1d h1 = window_1d(s.h1, k_, stride_, pad_), w1 = window_1d(s.w1, k_, stride_, pad_);
     const Window1d h2 = window_1d(s.h2, k_, stride_, pad_), w2 = window_1d(s.w2, k_, stride_, pad_);
     const bool with_ntk = !s.ntk.empty();
@@ -137,45 +142,23 @@ class Conv final : public Layer {
     return params;
   }
 
-  // Patches of one example: (P_out, k*k*C_in), zero rows for padding taps.
+  // Patches of one example: (P_out, k*k*C_in), zeros for padding taps.
   RowMat im2col(const double* x, const ExampleShape& in) const {
-    const Window1d wh = window_1d(in.height, k_, stride_, pad_), ww = window_1d(in.width, k_, stride_, pad_);
+    const ExampleShape out = output_shape(in);
     const int64_t c = in.channels;
-    RowMat patches = RowMat::Zero(wh.out * ww.out, fan_in(in));
-    for (int64_t i = 0; i < wh.out; ++i)
-      for (int64_t j = 0; j < ww.out; ++j) {
-        double* row = patches.row(i * ww.out + j).data();
-        for (int64_t dy = 0; dy < k_; ++dy) {
-          int64_t r = window_index(i, dy, stride_, wh.pad_lo, in.height, pad_);
-          if (r < 0) continue;
-          for (int64_t dx = 0; dx < k_; ++dx) {
-            int64_t col = window_index(j, dx, stride_, ww.pad_lo, in.width, pad_);
-            if (col < 0) continue;
-            std::copy(x + (r * in.width + col) * c, x + (r * in.width + col + 1) * c, row + (dy * k_ + dx) * c);
-          }
-        }
-      }
+    RowMat patches = RowMat::Zero(out.positions(), fan_in(in));
+    for_each_window_tap(in, k_, stride_, pad_, [&](int64_t o, int64_t tap, int64_t i) {
+      std::copy(x + i * c, x + (i + 1) * c, patches.row(o).data() + tap * c);
+    });
     return patches;
   }
 
   void col2im_add(const RowMat& patches, double* x, const ExampleShape& in) const {
-    const Window1d wh = window_1d(in.height, k_, stride_, pad_), ww = window_1d(in.width, k_, stride_, pad_);
     const int64_t c = in.channels;
-    for (int64_t i = 0; i < wh.out; ++i)
-      for (int64_t j = 0; j < ww.out; ++j) {
-        const double* row = patches.row(i * ww.out + j).data();
-        for (int64_t dy = 0; dy < k_; ++dy) {
-          int64_t r = window_index(i, dy, stride_, wh.pad_lo, in.height, pad_);
-          if (r < 0) continue;
-          for (int64_t dx = 0; dx < k_; ++dx) {
-            int64_t col = window_index(j, dx, stride_, ww.pad_lo, in.width, pad_);
-            if (col < 0) continue;
-            double* dst = x + (r * in.width + col) * c;
-            const double* src = row + (dy * k_ + dx) * c;
-            for (int64_t ch = 0; ch < c; ++ch) dst[ch] += src[ch];
-          }
-        }
-      }
+    for_each_window_tap(in, k_, stride_, pad_, [&](int64_t o, int64_t tap, int64_t i) {
+      const double* src = patches.row(o).data() + tap * c;
+      for (int64_t ch = 0; ch < c; ++ch) x[i * c + ch] += src[ch];
+    });
   }
 
   Tensor forward(const Tensor& x, const LayerParams& params, const ExampleShape& in,
@@ -219,7 +202,8 @@ class Conv final : public Layer {
     const int64_t per_example = fan_in(in) * a_.width;
     // Per-example gradients of this layer, in row blocks that keep each block under ~128 MiB.
     const int64_t block = std::max<int64_t>(1, (int64_t{16} << 20) / std::max<int64_t>(per_example, 1));
-    auto grads_of = [&](const Tensor& x, const Tensor& d, int64_t begin, int64_t end, RowMat& gw, RowMat& gb) {
+    auto grads_of = [&](const Tensor& x, const Tensor& d, int64_t begin, int64_t end, RowMat& gw,
+                        RowMat& gb) {
       gw.resize(end - begin, per_example);
       gb.resize(end - begin, a_.width);
       for (int64_t i = begin; i < end; ++i) {
@@ -263,7 +247,8 @@ void register_conv(LayerRegistry& r) {
   r.add({"conv", "layer", args,
          [](const LayerArgs& args) {
            return std::make_shared<Conv>(AffineArgs::from(args), args.integer_at_least("k", 1),
-                                         args.integer_at_least("stride", 1), parse_padding(args.choice("pad")));
+                                         args.integer_at_least("stride", 1),
+                                         parse_padding(args.choice("pad")));
          },
          "2-D convolution over images (N, H, W, C) with a k x k filter"});
 }

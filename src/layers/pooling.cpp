@@ -1,8 +1,11 @@
 // Layers that pool or reshape positions: avgpool, gap (global average pooling) and flatten.
-//   avgpool(k, stride, pad): y(p) = 1/k² Σ_{a in window(p)} x(a), zero padding counted (neural-tangents' AvgPool
-//     with normalize_edges=False); Σ'(p, q) = 1/k⁴ Σ_{a in window(p), b in window(q)} Σ(a, b), the same for Θ.
+//   avgpool(k, stride, pad): y(p) = 1/k² Σ_{a in window(p)} x(a), zero padding counted (neural-tangents'
+//   AvgPool
+//     with normalize_edges=False); Σ'(p, q) = 1/k⁴ Σ_{a in window(p), b in window(q)} Σ(a, b), the same for
+//     Θ.
 //   gap: y = mean over positions; Σ' = mean over all position pairs of Σ (needs the full P x P covariance).
-//   flatten: y = all values as one vector; Σ' = mean over positions p of Σ(p, p) (only the diagonal is needed).
+//   flatten: y = all values as one vector; Σ' = mean over positions p of Σ(p, p) (only the diagonal is
+//   needed).
 #include "layers/common.h"
 #include "layers/eigen_views.h"
 #include "layers/registry_internal.h"
@@ -15,7 +18,8 @@ class AvgPool final : public Layer {
   AvgPool(int64_t k, int64_t stride, Padding pad) : k_(k), stride_(stride), pad_(pad) {}
   std::string name() const override { return "avgpool"; }
   std::string describe() const override {
-    return "avgpool(" + std::to_string(k_) + ", stride=" + std::to_string(stride_) + ", pad=" + padding_name(pad_) + ")";
+    return "avgpool(" + std::to_string(k_) + ", stride=" + std::to_string(stride_) +
+           ", pad=" + padding_name(pad_) + ")";
   }
   bool mixes_positions() const override { return true; }
 
@@ -24,7 +28,8 @@ class AvgPool final : public Layer {
                      in.to_string().c_str());
     Window1d wh = window_1d(in.height, k_, stride_, pad_), ww = window_1d(in.width, k_, stride_, pad_);
     NTK_THROW_IF_NOT(wh.out > 0 && ww.out > 0, "%s: image of %lldx%lld is too small for a %lldx%lld window",
-                     describe().c_str(), (long long)in.height, (long long)in.width, (long long)k_, (long long)k_);
+                     describe().c_str(), (long long)in.height, (long long)in.width, (long long)k_,
+                     (long long)k_);
     ExampleShape out = in;
     out.height = wh.out;
     out.width = ww.out;
@@ -34,8 +39,10 @@ class AvgPool final : public Layer {
   // Pools axis pair (rows of length n_outer... ) — written out explicitly for the two images in turn.
   template <typename T>
   static void pool_matrix(const std::vector<T>& in, int64_t h, int64_t w, int64_t other, const Window1d& wh,
-                          const Window1d& ww, int64_t k, int64_t s, Padding pad, bool first_image, std::vector<T>& out) {
-    // first_image: in is (h*w) x other, out is (oh*ow) x other; else in is other x (h*w), out other x (oh*ow).
+                          const Window1d& ww, int64_t k, int64_t s, Padding pad, bool first_image,
+                          std::vector<T>& out) {
+    // first_image: in is (h*w) x other, out is (oh*ow) x other; else in is other x (h*w), out other x
+    // (oh*ow).
     const int64_t oh = wh.out, ow = ww.out;
     out.assign(oh * ow * other, T(0));
     for (int64_t i = 0; i < oh; ++i)
@@ -78,50 +85,32 @@ class AvgPool final : public Layer {
   }
   NTK_LAYER_KERNEL_DISPATCH
 
-  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in, Parameterization) const override {
-    const ExampleShape out = output_shape(in);
-    const Window1d wh = window_1d(in.height, k_, stride_, pad_), ww = window_1d(in.width, k_, stride_, pad_);
-    Tensor y(batch_shape(x.rows(), out));
+  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in,
+                 Parameterization) const override {
+    Tensor y(batch_shape(x.rows(), output_shape(in)));
     const double inv = 1.0 / static_cast<double>(k_ * k_);
     const int64_t c = in.channels;
     for (int64_t n = 0; n < x.rows(); ++n) {
       const double* xn = x.row(n);
       double* yn = y.row(n);
-      for (int64_t i = 0; i < wh.out; ++i)
-        for (int64_t j = 0; j < ww.out; ++j)
-          for (int64_t dy = 0; dy < k_; ++dy) {
-            int64_t r = window_index(i, dy, stride_, wh.pad_lo, in.height, pad_);
-            if (r < 0) continue;
-            for (int64_t dx = 0; dx < k_; ++dx) {
-              int64_t col = window_index(j, dx, stride_, ww.pad_lo, in.width, pad_);
-              if (col < 0) continue;
-              for (int64_t ch = 0; ch < c; ++ch) yn[(i * ww.out + j) * c + ch] += inv * xn[(r * in.width + col) * c + ch];
-            }
-          }
+      for_each_window_tap(in, k_, stride_, pad_, [&](int64_t o, int64_t, int64_t i) {
+        for (int64_t ch = 0; ch < c; ++ch) yn[o * c + ch] += inv * xn[i * c + ch];
+      });
     }
     return y;
   }
 
-  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&, const ExampleShape& in,
-                  Parameterization, LayerParams*) const override {
-    const Window1d wh = window_1d(in.height, k_, stride_, pad_), ww = window_1d(in.width, k_, stride_, pad_);
+  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&,
+                  const ExampleShape& in, Parameterization, LayerParams*) const override {
     Tensor grad_x(x.shape);
     const double inv = 1.0 / static_cast<double>(k_ * k_);
     const int64_t c = in.channels;
     for (int64_t n = 0; n < x.rows(); ++n) {
       const double* gy = grad_y.row(n);
       double* gx = grad_x.row(n);
-      for (int64_t i = 0; i < wh.out; ++i)
-        for (int64_t j = 0; j < ww.out; ++j)
-          for (int64_t dy = 0; dy < k_; ++dy) {
-            int64_t r = window_index(i, dy, stride_, wh.pad_lo, in.height, pad_);
-            if (r < 0) continue;
-            for (int64_t dx = 0; dx < k_; ++dx) {
-              int64_t col = window_index(j, dx, stride_, ww.pad_lo, in.width, pad_);
-              if (col < 0) continue;
-              for (int64_t ch = 0; ch < c; ++ch) gx[(r * in.width + col) * c + ch] += inv * gy[(i * ww.out + j) * c + ch];
-            }
-          }
+      for_each_window_tap(in, k_, stride_, pad_, [&](int64_t o, int64_t, int64_t i) {
+        for (int64_t ch = 0; ch < c; ++ch) gx[i * c + ch] += inv * gy[o * c + ch];
+      });
     }
     return grad_x;
   }
@@ -137,7 +126,8 @@ class GlobalAvgPool final : public Layer {
   std::string describe() const override { return "gap"; }
   bool mixes_positions() const override { return true; }
   ExampleShape output_shape(const ExampleShape& in) const override {
-    NTK_THROW_IF_NOT(in.spatial, "gap needs images (N, H, W, C); its input is a vector %s", in.to_string().c_str());
+    NTK_THROW_IF_NOT(in.spatial, "gap needs images (N, H, W, C); its input is a vector %s",
+                     in.to_string().c_str());
     ExampleShape out;
     out.channels = in.channels;
     return out;
@@ -157,7 +147,8 @@ class GlobalAvgPool final : public Layer {
   }
   NTK_LAYER_KERNEL_DISPATCH
 
-  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in, Parameterization) const override {
+  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in,
+                 Parameterization) const override {
     Tensor y({x.rows(), in.channels});
     for (int64_t n = 0; n < x.rows(); ++n) {
       ConstRowMap xn(x.row(n), in.positions(), in.channels);
@@ -165,8 +156,8 @@ class GlobalAvgPool final : public Layer {
     }
     return y;
   }
-  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&, const ExampleShape& in,
-                  Parameterization, LayerParams*) const override {
+  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&,
+                  const ExampleShape& in, Parameterization, LayerParams*) const override {
     Tensor grad_x(x.shape);
     const double inv = 1.0 / static_cast<double>(in.positions());
     for (int64_t n = 0; n < x.rows(); ++n) {
@@ -189,7 +180,8 @@ class Flatten final : public Layer {
   template <typename T>
   void kernel_impl(PairState<T>& s, const SelfVariances<T>&, const ExampleShape&, const KernelConfig&) const {
     if (!s.spatial) return;
-    NTK_THROW_IF_NOT(s.p1() == s.p2(), "flatten: the two inputs have different spatial sizes (%lldx%lld vs %lldx%lld)",
+    NTK_THROW_IF_NOT(s.p1() == s.p2(),
+                     "flatten: the two inputs have different spatial sizes (%lldx%lld vs %lldx%lld)",
                      (long long)s.h1, (long long)s.w1, (long long)s.h2, (long long)s.w2);
     const int64_t p = s.p1();
     auto trace_mean = [&](std::vector<T>& m) {
@@ -208,11 +200,12 @@ class Flatten final : public Layer {
   }
   NTK_LAYER_KERNEL_DISPATCH
 
-  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in, Parameterization) const override {
+  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in,
+                 Parameterization) const override {
     return Tensor({x.rows(), in.size()}, x.data);
   }
-  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&, const ExampleShape&,
-                  Parameterization, LayerParams*) const override {
+  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&,
+                  const ExampleShape&, Parameterization, LayerParams*) const override {
     return Tensor(x.shape, grad_y.data);
   }
 };
@@ -221,7 +214,8 @@ class Flatten final : public Layer {
 
 void register_pooling(LayerRegistry& r) {
   using T = ArgSpec::Type;
-  r.add({"avgpool", "layer",
+  r.add({"avgpool",
+         "layer",
          {{"k", T::kInteger, "", {}, "window size (k x k)"},
           {"stride", T::kInteger, "1", {}, "stride"},
           {"pad", T::kChoice, "valid", {"same", "valid", "circular"}, "padding"}},
@@ -230,9 +224,15 @@ void register_pooling(LayerRegistry& r) {
                                             parse_padding(a.choice("pad")));
          },
          "average pooling over k x k windows"});
-  r.add({"gap", "layer", {}, [](const LayerArgs&) { return std::make_shared<GlobalAvgPool>(); },
+  r.add({"gap",
+         "layer",
+         {},
+         [](const LayerArgs&) { return std::make_shared<GlobalAvgPool>(); },
          "global average pooling: images (H, W, C) to vectors (C)"});
-  r.add({"flatten", "layer", {}, [](const LayerArgs&) { return std::make_shared<Flatten>(); },
+  r.add({"flatten",
+         "layer",
+         {},
+         [](const LayerArgs&) { return std::make_shared<Flatten>(); },
          "flattens images (H, W, C) to vectors (H*W*C)"});
 }
 
