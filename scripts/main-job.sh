@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-./scripts/build.sh
+NTK_TARGETS=ntk_cli ./scripts/build.sh
 mkdir -p out
 ./build/ntk equivalence --json out/equivalence.json --plot out/equivalence.svg "$@"
 echo "wrote out/equivalence.json and out/equivalence.svg" >&2
