@@ -104,6 +104,8 @@ std::string cntk_architecture(const std::string& readout, int depth) {
     return "repeat(" + std::to_string(depth) + ", " + conv +
            ", relu), flatten, dense(w_std=1.4142135623730951)";
   NTK_THROW_IF_NOT(readout == "gap", "unknown readout '%s'; valid: flatten, gap", readout.c_str());
+  NTK_THROW_IF_NOT(depth >= 2, "CNTK-GAP fixes its first and last layer, so it needs depth >= 2, got %d",
+                   depth);
   // CNTK-GAP as in the paper: first and last layer fixed.
   std::string s = "conv(3, w_std=1.4142135623730951, trainable=false), relu, ";
   if (depth > 1) s += "repeat(" + std::to_string(depth - 1) + ", " + conv + ", relu), ";
