@@ -138,8 +138,13 @@ def test_memory_error_when_the_job_cannot_fit():
     assert ntk.kernel("dense, relu, dense", np.ones((6, 2)), memory=1 << 30).shape == (6, 6)
 
 
+# A quadrature activation runs on the reference engine at ~10 µs per pair: slow enough that the long calls
+# below really are long (the fast ReLU engine would finish before the interrupt or the GIL probe).
+SLOW = "dense, silu, dense"
+
+
 def test_keyboard_interrupt_returns_promptly(rng):
-    arch = "repeat(3, dense, relu), dense"
+    arch = SLOW
     small = rng.standard_normal((300, 10))
     t0 = time.perf_counter()
     ntk.kernel(arch, small, threads=1)
@@ -164,7 +169,7 @@ def test_gil_is_released_during_a_kernel(rng):
     done = threading.Event()
 
     def work():
-        ntk.kernel("repeat(4, dense, relu), dense", x, threads=1)
+        ntk.kernel(SLOW, x, threads=1)
         done.set()
 
     t = threading.Thread(target=work)
