@@ -67,9 +67,7 @@ void register_bench_cifar10(CLI::App& app) {
                            {"accuracy", r.accuracy}, {"kernel_seconds", r.kernel_seconds}, {"arch", r.arch}});
     }
     if (!a->json.empty()) {
-      io::AtomicFile f(a->json);
-      f.write(j.dump(2) + "\n");
-      f.commit();
+      write_json_file(a->json, j);
     }
   });
 }

@@ -243,9 +243,7 @@ void register_bench_uci(CLI::App& app) {
     std::printf("time: NTK %s, total %s\n", format_duration(ntk_seconds).c_str(),
                 format_duration(total).c_str());
 
-    io::AtomicFile f(a->json_path);
-    f.write(report.dump(2) + "\n");
-    f.commit();
+    write_json_file(a->json_path, report);
   });
 }
 

@@ -114,10 +114,8 @@ KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& 
   block("test_train", xte, &xtr, k.nngp_td, k.ntk_td);
   if (need_tt) block("test_test", xte, nullptr, k.nngp_tt, k.ntk_tt);
   if (!a.cache.empty()) {
-    io::AtomicFile f(meta_path);
     meta["ntk_version"] = NTK_VERSION_STRING;
-    f.write(meta.dump(2) + "\n");
-    f.commit();
+    write_json_file(meta_path, meta);
   }
   return k;
 }

@@ -223,9 +223,7 @@ void run_select(const SelectArgs& a) {
     }
   }
   if (!a.json_path.empty()) {
-    io::AtomicFile f(a.json_path);
-    f.write(report.dump(2) + "\n");
-    f.commit();
+    write_json_file(a.json_path, report);
   }
 }
 

@@ -48,14 +48,20 @@ void save_matrix_npy(const std::string& path, const Matrix& m, DType dtype) {
   }
 }
 
+void write_json_file(const std::string& path, const nlohmann::json& report) {
+  io::AtomicFile f(path);
+  f.write(report.dump(2) + "\n");
+  f.commit();
+}
+
 void check_output_path(const std::string& path) {
   NTK_THROW_IF_NOT(!path.empty(), "no output path given (--out)");
   std::string dir = ".";
   auto slash = path.find_last_of('/');
   if (slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
   struct stat st {};
-  NTK_THROW_IF_NOT(stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "%s: output directory '%s' does not exist",
-                   path.c_str(), dir.c_str());
+  NTK_THROW_IF_NOT(stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode),
+                   "%s: output directory '%s' does not exist", path.c_str(), dir.c_str());
 }
 
 }  // namespace ntk::cli

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "ntk/context.h"
@@ -25,6 +26,9 @@ Tensor load_inputs(const std::string& path);
 
 // Writes a matrix as .npy in the given dtype, atomically (temporary name, then rename).
 void save_matrix_npy(const std::string& path, const Matrix& m, DType dtype);
+
+// Writes a JSON report (indented, newline-terminated) atomically: temporary name, then rename.
+void write_json_file(const std::string& path, const nlohmann::json& report);
 
 // Rejects an output path whose directory does not exist before any work is done.
 void check_output_path(const std::string& path);
