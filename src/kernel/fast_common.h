@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel/fast_math.h"
 #include "ntk/arch.h"
 #include "ntk/error.h"
 #include "ntk/kernel.h"
@@ -97,12 +98,21 @@ struct Simd<double> {
   static inline V loadm(M m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
   static inline void store(double* p, V v) { _mm512_storeu_pd(p, v); }
   static inline void storem(double* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+  static inline void stream(double* p, V v) { _mm512_stream_pd(p, v); }  // p 64-byte aligned
+  // Lane r = p[r * W + l] for the lanes of m: column l of a row-major W x W block.
+  static inline V column(const double* p, int64_t l, M m) {
+    const __m256i idx = _mm256_add_epi32(_mm256_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56),
+                                         _mm256_set1_epi32(static_cast<int>(l)));
+    return _mm512_mask_i32gather_pd(zero(), m, idx, p, 8);
+  }
   static inline M tail(int64_t n) { return n >= W ? M(0xFF) : M((1u << n) - 1u); }
   static inline V sqrt(V x) { return _mm512_sqrt_pd(x); }
   static inline V min(V a, V b) { return _mm512_min_pd(a, b); }
   static inline V max(V a, V b) { return _mm512_max_pd(a, b); }
   static inline V acos(V x) { return Sleef_acosd8_u35avx512f(x); }
   static inline V asin(V x) { return Sleef_asind8_u35avx512f(x); }
+  static inline V fast_sqrt(V x) { return vmath::sqrt_pd(x); }  // within 1 ulp, not correctly rounded
+  static inline void acos_sin(V rho, V& theta, V& sn) { vmath::acos_sin_pd(rho, theta, sn); }
   static inline V exp(V x) { return Sleef_expd8_u10avx512f(x); }
   static inline M gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
   static inline M lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
@@ -134,12 +144,21 @@ struct Simd<float> {
   static inline V loadm(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
   static inline void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static inline void storem(float* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+  static inline void stream(float* p, V v) { _mm512_stream_ps(p, v); }
+  static inline V column(const float* p, int64_t l, M m) {
+    const __m512i idx = _mm512_add_epi32(
+        _mm512_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240),
+        _mm512_set1_epi32(static_cast<int>(l)));
+    return _mm512_mask_i32gather_ps(zero(), m, idx, p, 4);
+  }
   static inline M tail(int64_t n) { return n >= W ? M(0xFFFF) : M((1u << n) - 1u); }
   static inline V sqrt(V x) { return _mm512_sqrt_ps(x); }
   static inline V min(V a, V b) { return _mm512_min_ps(a, b); }
   static inline V max(V a, V b) { return _mm512_max_ps(a, b); }
   static inline V acos(V x) { return Sleef_acosf16_u35avx512f(x); }
   static inline V asin(V x) { return Sleef_asinf16_u35avx512f(x); }
+  static inline V fast_sqrt(V x) { return vmath::sqrt_ps(x); }
+  static inline void acos_sin(V rho, V& theta, V& sn) { vmath::acos_sin_ps(rho, theta, sn); }
   static inline V exp(V x) { return Sleef_expf16_u10avx512f(x); }
   static inline M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
   static inline M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
@@ -228,8 +247,7 @@ inline void correlation(const ActConsts<S>& k, typename S::V c, typename S::V r1
   const V one = S::set1(T(1)), mone = S::set1(T(-1));
   rho = c * (r1 * r2);
   rho = S::min(S::max(rho, mone), one);
-  theta = S::acos(rho);
-  sn = S::sqrt(S::max(one - rho * rho, S::zero()));
+  S::acos_sin(rho, theta, sn);
   const typename S::M near = S::gt(S::abs(rho), S::set1(k.near));
   if (near) S::exact_correlation(near, c, v1, v2, rho, theta, sn);
 }

@@ -85,11 +85,15 @@ struct FcProgram {
     c = sigma;
   }
 
-  // Pair mode: row input i (scalars A1/B1 at [slot * ld1 + i]), columns j.. (vectors A2/B2 at [slot * ld2 +
-  // j]).
-  inline void run_pairs(V& c, V& t, bool with_ntk, const T* A1, const T* B1, const T* Q1, int64_t ld1,
-                        int64_t i, const T* A2, const T* B2, const T* Q2, int64_t ld2, int64_t j, M m) const {
-    V stack_c[8], stack_t[8];
+  // Pair mode for a block of R rows i0.. i0+R-1 (scalars A1/B1/Q1 at [slot * ld1 + i]) against the columns
+  // j.. j+W-1 (vectors A2/B2/Q2 at [slot * ld2 + j], mask m). The R rows advance through each step together:
+  // their dependency chains are independent, so the core overlaps them (one vector alone would wait on the
+  // latency of every polynomial and square root).
+  template <int R>
+  inline void run_block(V* c, V* t, bool with_ntk, const T* A1, const T* B1, const T* Q1, int64_t ld1,
+                        int64_t i0, const T* A2, const T* B2, const T* Q2, int64_t ld2, int64_t j,
+                        M m) const {
+    V stack_c[8][R], stack_t[8][R];
     int sp = 0;
     const size_t n = plan->steps.size();
     for (size_t s = 0; s < n; ++s) {
@@ -97,29 +101,32 @@ struct FcProgram {
       const StepConsts<S>& k = consts[s];
       switch (st.kind) {
         case FastStep::kAffine:
-          affine(k, st, ntk_param, c, t, with_ntk);
+          for (int r = 0; r < R; ++r) affine(k, st, ntk_param, c[r], t[r], with_ntk);
           break;
         case FastStep::kAct: {
-          const int64_t o1 = st.slot * ld1 + i, o2 = st.slot * ld2 + j;
-          apply_act<S>(st, k.act, c, t, with_ntk, S::set1(A1[o1]), S::set1(B1[o1]), S::set1(Q1[o1]),
-                       S::loadm(m, A2 + o2), S::loadm(m, B2 + o2), S::loadm(m, Q2 + o2));
+          const int64_t o1 = st.slot * ld1 + i0, o2 = st.slot * ld2 + j;
+          const V a2 = S::loadm(m, A2 + o2), b2 = S::loadm(m, B2 + o2), q2 = S::loadm(m, Q2 + o2);
+          for (int r = 0; r < R; ++r)
+            apply_act<S>(st, k.act, c[r], t[r], with_ntk, S::set1(A1[o1 + r]), S::set1(B1[o1 + r]),
+                         S::set1(Q1[o1 + r]), a2, b2, q2);
           break;
         }
         case FastStep::kLayerNorm: {
-          const V inv = S::set1(B1[st.slot * ld1 + i]) * S::loadm(m, B2 + st.slot * ld2 + j);
-          c = c * inv;
-          if (with_ntk) t = t * inv;
+          const V b2 = S::loadm(m, B2 + st.slot * ld2 + j);
+          for (int r = 0; r < R; ++r) {
+            const V inv = S::set1(B1[st.slot * ld1 + i0 + r]) * b2;
+            c[r] = c[r] * inv;
+            if (with_ntk) t[r] = t[r] * inv;
+          }
           break;
         }
         case FastStep::kFork:
-          stack_c[sp] = c;
-          stack_t[sp] = t;
+          for (int r = 0; r < R; ++r) stack_c[sp][r] = c[r], stack_t[sp][r] = t[r];
           ++sp;
           break;
         case FastStep::kJoin:
           --sp;
-          c = c + stack_c[sp];
-          t = t + stack_t[sp];
+          for (int r = 0; r < R; ++r) c[r] = c[r] + stack_c[sp][r], t[r] = t[r] + stack_t[sp][r];
           break;
         default:
           break;
@@ -225,67 +232,126 @@ class FcEngine final : public KernelEngine {
               ldc);
 
     const bool with_ntk = ntk != nullptr;
-    const T thr = std::is_same<T, float>::value ? T(1 - 1e-4) : T(1 - 1e-9);
-    auto skip_range = [&](int64_t i, int64_t& lo, int64_t& hi) {
-      lo = hi = c0;
-      if (symmetric_ && i >= c0 && i < c1) {
-        lo = std::max(c0, r0);
-        hi = std::min(i, r1);
-        if (hi < lo) hi = lo;
-      }
-    };
-#pragma omp parallel for schedule(dynamic, 8) num_threads(options_.ctx.num_threads())
-    for (int64_t a = 0; a < nr; ++a) {
-      const int64_t i = r0 + a;
-      int64_t lo, hi;
-      skip_range(i, lo, hi);
-      const int64_t ranges[2][2] = {{c0, lo}, {hi, c1}};
-      const V v01 = S::set1(s1.v0[i]), vthr = S::set1(thr);
-      for (const auto& rg : ranges) {
-        for (int64_t j = rg[0]; j < rg[1]; j += S::W) {
-          const M m = S::tail(rg[1] - j);
-          T* g = G + a * ld + (j - c0);
-          V c = S::loadm(m, g);
-          // Nearly (anti-)parallel inputs: recompute the input covariance exactly as the self-variances were,
-          // so that equal inputs have correlation exactly 1.
-          const M near = S::gt(c * c, vthr * v01 * S::loadm(m, s2.v0.data() + j)) & m;
-          if (near) {
-            alignas(64) T lanes[S::W];
-            S::store(lanes, c);
-            for (int l = 0; l < S::W; ++l)
-              if ((near >> l) & 1) lanes[l] = static_cast<T>(exact_dot(x1_.row(i), x2_.row(j + l), d_));
-            c = S::load(lanes);
+    // Non-temporal stores only for outputs far larger than the caches (they would evict a small kernel that
+    // its caller reads next).
+    const bool stream =
+        nr * nc * static_cast<int64_t>(sizeof(T)) * (nngp && ntk ? 2 : 1) > (int64_t{64} << 20);
+    if (square) {
+      // Column panels of kPanel: panel [J, J + kPanel) takes the row blocks of kRows above and on the
+      // diagonal. A block on the diagonal computes its kRows x kRows square whole from a symmetrized Gram
+      // (every step is symmetric in the two inputs, so (i, j) and (j, i) agree bit for bit); every other
+      // result is also written to its transposed place, whose rows all lie in the panel: those writes stay
+      // within kPanel rows, in cache and in the TLB, instead of sweeping the whole matrix for every row
+      // block.
+      const int64_t panels = (nr + kPanel - 1) / kPanel;
+#pragma omp parallel num_threads(options_.ctx.num_threads())
+      {
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t pr = 0; pr < panels; ++pr) {
+          const int64_t J = r0 + (panels - 1 - pr) * kPanel, J1 = std::min(c1, J + kPanel);  // largest first
+          for (int64_t i0 = r0; i0 < J1; i0 += kRows) {
+            const int64_t rows = std::min<int64_t>(kRows, r1 - i0);
+            const bool diagonal = i0 >= J;
+            if (diagonal)
+              for (int64_t p = 0; p < rows; ++p)
+                for (int64_t q = 0; q < p; ++q)
+                  G[(i0 - r0 + p) * ld + (i0 + q - c0)] = G[(i0 - r0 + q) * ld + (i0 + p - c0)];
+            for (int64_t j = diagonal ? i0 : J; j < J1; j += S::W) {
+              const int64_t width = std::min<int64_t>(S::W, J1 - j);
+              Block blk;
+              compute_block(blk, G, ld, r0, c0, i0, rows, j, width, s1, s2, with_ntk);
+              store_block(blk, nngp, ntk, ld, r0, c0, i0, rows, j, width, i0 + rows, stream);
+            }
           }
-          V t = S::zero();
-          program_.run_pairs(c, t, with_ntk, s1.A.data(), s1.B.data(), s1.Q.data(), s1.ld, i, s2.A.data(),
-                             s2.B.data(), s2.Q.data(), s2.ld, j, m);
-          if (nngp) S::storem(nngp + a * ld + (j - c0), m, c);
-          if (ntk) S::storem(ntk + a * ld + (j - c0), m, t);
         }
+        _mm_sfence();  // order this thread's non-temporal stores before the tile is handed back
       }
-    }
-    // Mirror the entries whose transposes lie in the tile, in cache blocks.
-    if (symmetric_) {
-      const int64_t bs = 64;
-      const int64_t lo = std::max(c0, r0), hi = std::min(r1, c1);  // the square block on the diagonal
-      const int64_t nb = (hi - lo + bs - 1) / bs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(options_.ctx.num_threads())
-      for (int64_t q = 0; q < nb * nb; ++q) {
-        const int64_t bi = q / nb, bj = q % nb;
-        if (bj > bi) continue;
-        const int64_t i0 = lo + bi * bs, i1 = std::min(hi, i0 + bs), j0 = lo + bj * bs,
-                      j1 = std::min(hi, j0 + bs);
-        for (T* m : {nngp, ntk}) {
-          if (!m) continue;
-          for (int64_t i = i0; i < i1; ++i)
-            for (int64_t j = j0; j < std::min(j1, i); ++j)
-              m[(i - r0) * ld + (j - c0)] = m[(j - r0) * ld + (i - c0)];
+    } else {
+      // Every entry from the GEMM (off-diagonal tiles of a symmetric job never overlap the diagonal).
+      const int64_t blocks = (nr + kRows - 1) / kRows;
+      const int64_t chunks = (nc + S::W - 1) / S::W;
+#pragma omp parallel num_threads(options_.ctx.num_threads())
+      {
+#pragma omp for schedule(dynamic, 4) nowait
+        for (int64_t q = 0; q < blocks * chunks; ++q) {
+          const int64_t b = q / chunks, j = c0 + (q % chunks) * S::W;
+          const int64_t i0 = r0 + b * kRows, rows = std::min<int64_t>(kRows, r1 - i0);
+          Block blk;
+          compute_block(blk, G, ld, r0, c0, i0, rows, j, std::min<int64_t>(S::W, c1 - j), s1, s2, with_ntk);
+          store_block(blk, nngp, ntk, ld, r0, c0, i0, rows, j, std::min<int64_t>(S::W, c1 - j), -1, stream);
         }
+        _mm_sfence();
       }
     }
   }
 
  private:
+  static constexpr int kRows = S::W;      // square blocks: a column of results is one vector
+  static constexpr int64_t kPanel = 256;  // a multiple of kRows and of S::W
+  struct Block {
+    alignas(64) T c[kRows][S::W];
+    alignas(64) T t[kRows][S::W];
+  };
+  struct Side;
+
+  // The pairs (i0 + r, j + l), r < rows, l < width: their input covariances from G, then every layer.
+  void compute_block(Block& blk, const T* G, int64_t ld, int64_t r0, int64_t c0, int64_t i0, int64_t rows,
+                     int64_t j, int64_t width, const Side& s1, const Side& s2, bool with_ntk) const {
+    const M m = S::tail(width);
+    const T thr = std::is_same<T, float>::value ? T(1 - 1e-4) : T(1 - 1e-9);
+    const V vthr = S::set1(thr), v02 = S::loadm(m, s2.v0.data() + j);
+    V c[kRows], t[kRows];
+    for (int r = 0; r < kRows; ++r) {
+      const int64_t i = i0 + std::min<int64_t>(r, rows - 1);  // rows past the end repeat the last one
+      c[r] = S::loadm(m, G + (i - r0) * ld + (j - c0));
+      t[r] = S::zero();
+      // Nearly (anti-)parallel inputs: recompute the input covariance exactly as the self-variances were, so
+      // that equal inputs have correlation exactly 1.
+      const M near = S::gt(c[r] * c[r], vthr * S::set1(s1.v0[i]) * v02) & m;
+      if (near) {
+        alignas(64) T lanes[S::W];
+        S::store(lanes, c[r]);
+        for (int l = 0; l < S::W; ++l)
+          if ((near >> l) & 1) lanes[l] = static_cast<T>(exact_dot(x1_.row(i), x2_.row(j + l), d_));
+        c[r] = S::load(lanes);
+      }
+    }
+    // Rows past the end of a short last block read the per-input quantities of padding slots (Side::ld leaves
+    // at least one vector of room), which are finite; their results are discarded.
+    program_.template run_block<kRows>(c, t, with_ntk, s1.A.data(), s1.B.data(), s1.Q.data(), s1.ld, i0,
+                                       s2.A.data(), s2.B.data(), s2.Q.data(), s2.ld, j, m);
+    for (int r = 0; r < kRows; ++r) {
+      S::store(blk.c[r], c[r]);
+      S::store(blk.t[r], t[r]);
+    }
+  }
+  // Writes the block's rows; when mirror_from >= 0 also the transposes of the columns >= mirror_from. With
+  // `stream`, whole aligned cache lines bypass the cache (non-temporal stores): a large kernel is written
+  // once and not read again here, and ordinary stores would first read every line of it from memory.
+  void store_block(const Block& blk, T* nngp, T* ntk, int64_t ld, int64_t r0, int64_t c0, int64_t i0,
+                   int64_t rows, int64_t j, int64_t width, int64_t mirror_from, bool stream) const {
+    auto put = [&](T* p, M m, bool full, V v) {
+      if (stream && full && (reinterpret_cast<uintptr_t>(p) & 63) == 0)
+        S::stream(p, v);
+      else
+        S::storem(p, m, v);
+    };
+    const M m = S::tail(width);
+    for (int r = 0; r < rows; ++r) {
+      const int64_t at = (i0 + r - r0) * ld + (j - c0);
+      if (nngp) put(nngp + at, m, width == S::W, S::load(blk.c[r]));
+      if (ntk) put(ntk + at, m, width == S::W, S::load(blk.t[r]));
+    }
+    if (mirror_from < 0) return;
+    // Column l of the block is row j + l of the transposed place: one vector store each.
+    const M mr = S::tail(rows);
+    for (int64_t l = std::max<int64_t>(0, mirror_from - j); l < width; ++l) {
+      const int64_t at = (j + l - r0) * ld + (i0 - c0);
+      if (nngp) put(nngp + at, mr, rows == kRows, S::column(&blk.c[0][0], l, mr));
+      if (ntk) put(ntk + at, mr, rows == kRows, S::column(&blk.t[0][0], l, mr));
+    }
+  }
+
   struct Side {
     std::vector<float> xf;  // float copy of the inputs (float32 Gram)
     const double* xd = nullptr;

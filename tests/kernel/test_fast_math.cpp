@@ -1,0 +1,163 @@
+// The inline vector math of the fast engines (src/kernel/fast_math.h) against libm: acos and sqrt(1 - ρ²)
+// over a dense grid of [-1, 1], near ±1 and ±1/2 (where the formulas switch), and sqrt over many decades.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernel/fast_math.h"
+
+namespace ntk {
+namespace {
+
+bool has_avx512() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+}
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
+void acos_sin_f64(const std::vector<double>& rho, std::vector<double>& theta, std::vector<double>& sn) {
+  theta.resize(rho.size());
+  sn.resize(rho.size());
+  for (size_t i = 0; i + 8 <= rho.size(); i += 8) {
+    __m512d t, s;
+    fast::vmath::acos_sin_pd(_mm512_loadu_pd(rho.data() + i), t, s);
+    _mm512_storeu_pd(theta.data() + i, t);
+    _mm512_storeu_pd(sn.data() + i, s);
+  }
+}
+void acos_sin_f32(const std::vector<float>& rho, std::vector<float>& theta, std::vector<float>& sn) {
+  theta.resize(rho.size());
+  sn.resize(rho.size());
+  for (size_t i = 0; i + 16 <= rho.size(); i += 16) {
+    __m512 t, s;
+    fast::vmath::acos_sin_ps(_mm512_loadu_ps(rho.data() + i), t, s);
+    _mm512_storeu_ps(theta.data() + i, t);
+    _mm512_storeu_ps(sn.data() + i, s);
+  }
+}
+void sqrt_f64(const std::vector<double>& x, std::vector<double>& y) {
+  y.resize(x.size());
+  for (size_t i = 0; i + 8 <= x.size(); i += 8)
+    _mm512_storeu_pd(y.data() + i, fast::vmath::sqrt_pd(_mm512_loadu_pd(x.data() + i)));
+}
+void sqrt_f32(const std::vector<float>& x, std::vector<float>& y) {
+  y.resize(x.size());
+  for (size_t i = 0; i + 16 <= x.size(); i += 16)
+    _mm512_storeu_ps(y.data() + i, fast::vmath::sqrt_ps(_mm512_loadu_ps(x.data() + i)));
+}
+#pragma GCC pop_options
+
+// |got - want| in units of the last place of want (in T).
+template <class T>
+double ulps(T got, long double want) {
+  const T w = static_cast<T>(want);
+  if (w == 0) return got == 0 ? 0 : std::numeric_limits<double>::infinity();
+  const T ulp = std::nextafter(std::abs(w), std::numeric_limits<T>::infinity()) - std::abs(w);
+  return static_cast<double>(std::abs(static_cast<long double>(got) - want) / ulp);
+}
+
+template <class T>
+std::vector<T> correlation_grid() {
+  std::vector<T> r;
+  const int n = 200000;
+  for (int k = -n; k <= n; ++k) r.push_back(static_cast<T>(static_cast<double>(k) / n));
+  for (T base : {T(1), T(-1), T(0.5), T(-0.5)})
+    for (int k = 1; k < 60; ++k) {
+      const T step = static_cast<T>(std::ldexp(1.0, -k));
+      if (std::abs(base - step) <= 1) r.push_back(base - step);
+      if (std::abs(base + step) <= 1) r.push_back(base + step);
+    }
+  for (T base : {T(1), T(0.5)})
+    for (T sgn : {T(1), T(-1)}) {
+      T v = sgn * base;
+      for (int k = 0; k < 64; ++k) {
+        r.push_back(v);
+        v = std::nextafter(v, T(0));
+      }
+    }
+  while (r.size() % 16) r.push_back(T(0));
+  return r;
+}
+
+TEST(FastMath, AcosAndSinAgreeWithLibmFloat64) {
+  if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
+  const std::vector<double> rho = correlation_grid<double>();
+  std::vector<double> theta, sn;
+  acos_sin_f64(rho, theta, sn);
+  double worst_theta = 0, worst_sn = 0;
+  for (size_t i = 0; i < rho.size(); ++i) {
+    const long double r = rho[i];
+    worst_theta = std::max(worst_theta, ulps(theta[i], std::acos(r)));
+    const long double s = std::sqrt((1.0L - r) * (1.0L + r));
+    // sqrt(1 - ρ²) → 0 at ±1: compare absolutely there (on the scale of the ulp of 1).
+    worst_sn =
+        std::max(worst_sn, s < 1e-8L ? static_cast<double>(std::abs(sn[i] - s) / 2.2e-16L) : ulps(sn[i], s));
+  }
+  EXPECT_LE(worst_theta, 2.0);
+  EXPECT_LE(worst_sn, 2.0);
+  // The end points are exact: acos 1 = 0, acos -1 = π, acos 0 = π/2.
+  std::vector<double> ends = {1.0, -1.0, 0.0, -0.0, 1.0, 1.0, 1.0, 1.0}, te, se;
+  acos_sin_f64(ends, te, se);
+  EXPECT_EQ(te[0], 0.0);
+  EXPECT_EQ(te[1], M_PI);
+  EXPECT_EQ(te[2], M_PI / 2);
+  EXPECT_EQ(se[0], 0.0);
+  EXPECT_EQ(se[2], 1.0);
+}
+
+TEST(FastMath, AcosAndSinAgreeWithLibmFloat32) {
+  if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
+  const std::vector<float> rho = correlation_grid<float>();
+  std::vector<float> theta, sn;
+  acos_sin_f32(rho, theta, sn);
+  double worst_theta = 0, worst_sn = 0;
+  for (size_t i = 0; i < rho.size(); ++i) {
+    const long double r = rho[i];
+    worst_theta = std::max(worst_theta, ulps(theta[i], std::acos(r)));
+    const long double s = std::sqrt((1.0L - r) * (1.0L + r));
+    worst_sn =
+        std::max(worst_sn, s < 1e-4L ? static_cast<double>(std::abs(sn[i] - s) / 1.2e-7L) : ulps(sn[i], s));
+  }
+  EXPECT_LE(worst_theta, 2.0);
+  EXPECT_LE(worst_sn, 2.0);
+}
+
+TEST(FastMath, SqrtWithinOneUlp) {
+  if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
+  std::vector<double> x;
+  std::vector<float> xf;
+  for (int e = -300; e <= 300; ++e)
+    for (int m = 0; m < 64; ++m) x.push_back(std::ldexp(1.0 + m / 64.0 + 1e-3 * e, e));
+  for (int e = -120; e <= 120; ++e)
+    for (int m = 0; m < 64; ++m) xf.push_back(std::ldexp(1.0f + m / 64.0f, e));
+  const std::vector<double> squares = {0.0, 1.0, 4.0, 0.25, 9.0, 1e-300 * 1e-6, 6.25, 1e300};
+  const std::vector<double> roots = {0.0, 1.0, 2.0, 0.5, 3.0, 1e-153, 2.5, 1e150};
+  x.insert(x.end(), squares.begin(), squares.end());
+  x.push_back(std::numeric_limits<double>::min());
+  xf.insert(xf.end(), {0.0f, 1.0f, 4.0f, 2.0f, 0.25f, std::numeric_limits<float>::min()});
+  while (x.size() % 8) x.push_back(1.0);
+  while (xf.size() % 16) xf.push_back(1.0f);
+  std::vector<double> y;
+  std::vector<float> yf;
+  sqrt_f64(x, y);
+  sqrt_f32(xf, yf);
+  double worst = 0, worst_f = 0;
+  for (size_t i = 0; i < x.size(); ++i)
+    worst = std::max(
+        worst, x[i] == 0 ? (y[i] == 0 ? 0 : 99) : ulps(y[i], std::sqrt(static_cast<long double>(x[i]))));
+  for (size_t i = 0; i < xf.size(); ++i)
+    worst_f = std::max(worst_f, xf[i] == 0 ? (yf[i] == 0 ? 0 : 99)
+                                           : ulps(yf[i], std::sqrt(static_cast<long double>(xf[i]))));
+  EXPECT_LE(worst, 1.0);
+  EXPECT_LE(worst_f, 1.0);
+  // Exact squares come out exact (1e-306 is a square of a double to within its own rounding).
+  std::vector<double> ys;
+  sqrt_f64(squares, ys);
+  for (size_t i = 0; i < squares.size(); ++i)
+    if (i != 5) EXPECT_EQ(ys[i], roots[i]) << squares[i];
+}
+
+}  // namespace
+}  // namespace ntk
