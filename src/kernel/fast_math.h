@@ -28,17 +28,14 @@ inline constexpr double kAsinP64[12] = {0.1666666666666665,   0.0750000000002076
 inline constexpr float kAsinP32[5] = {0.16666672414795305f, 0.07498855072600821f, 0.04500138006991017f,
                                       0.026554542206161328f, 0.038085023561092654f};
 
-// sqrt(x) for x ≥ 0 from the 14-bit reciprocal square root estimate, two Goldschmidt steps (28, then ~53
-// bits) and one Newton correction of the root; 0 for x below the smallest normal (the estimate treats
+// sqrt(x) for x ≥ 0 from the 14-bit reciprocal square root estimate, one Goldschmidt step (28 bits) and one
+// Newton correction of the root (which doubles the bits again); 0 for x below the smallest normal (the estimate treats
 // subnormals as 0), which is below anything the kernels can resolve.
 inline __m512d sqrt_pd(__m512d x) {
   const __m512d half = _mm512_set1_pd(0.5);
   const __m512d y = _mm512_rsqrt14_pd(x);
   __m512d g = _mm512_mul_pd(x, y), h = _mm512_mul_pd(half, y);
-  __m512d r = _mm512_fnmadd_pd(g, h, half);
-  g = _mm512_fmadd_pd(g, r, g);
-  h = _mm512_fmadd_pd(h, r, h);
-  r = _mm512_fnmadd_pd(g, h, half);
+  const __m512d r = _mm512_fnmadd_pd(g, h, half);
   g = _mm512_fmadd_pd(g, r, g);
   h = _mm512_fmadd_pd(h, r, h);
   const __m512d d = _mm512_fnmadd_pd(g, g, x);
