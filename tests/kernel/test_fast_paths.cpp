@@ -255,6 +255,64 @@ TEST_P(FastPaths, ArbitraryTilesAndThreads) {
   }
 }
 
+// Kernels larger than the FC engine's column panels and its non-temporal-store threshold (64 MB of output):
+// rows from the top, middle and bottom (mostly mirrored entries there) against the reference engine, and the
+// symmetric kernel exactly symmetric.
+TEST_P(FastPaths, FullyConnectedLargeKernels) {
+  if (!fast::available()) GTEST_SKIP();
+  const DType dt = GetParam();
+  const bool f32 = dt == DType::kFloat32;
+  const int64_t n = 2903, n1 = 1509;  // f64: 135 MB / 70 MB of output; f32: 67 MB / 35 MB
+  const Tensor x = testing::random_tensor({n, 11}, 21), x1 = testing::random_tensor({n1, 11}, 22);
+  const Architecture arch =
+      Architecture::parse("dense(w_std=1.3, b_std=0.2), repeat(3, relu, dense(w_std=1.4, b_std=0.1)), dense");
+  KernelOptions o = testing::options(Parameterization::kNtk, dt);
+  for (const Tensor* left : {&x, &x1}) {
+    const Tensor* right = left == &x ? nullptr : &x;
+    const int64_t rows = left->rows();
+    SCOPED_TRACE(right ? "x1 != x2" : "symmetric");
+    auto fast = KernelEngine::create(arch, *left, right, o);
+    fast->prepare();
+    std::vector<double> nd(f32 ? 0 : rows * n), td(nd.size());
+    std::vector<float> nf(f32 ? rows * n : 0), tf(nf.size());
+    fast->compute_tile({0, rows, 0, n}, f32 ? static_cast<void*>(nf.data()) : nd.data(),
+                       f32 ? static_cast<void*>(tf.data()) : td.data(), n);
+    auto at = [&](bool ntk, int64_t i, int64_t j) {
+      const int64_t q = i * n + j;
+      return f32 ? static_cast<double>(ntk ? tf[q] : nf[q]) : (ntk ? td[q] : nd[q]);
+    };
+    KernelOptions ro = o;
+    ro.reference = true;
+    auto ref = KernelEngine::create(arch, *left, right, ro);
+    ref->prepare();
+    for (int64_t r0 : {int64_t{0}, rows / 2 - 7, rows - 29}) {
+      const int64_t r1 = r0 + 29;
+      std::vector<double> rn((r1 - r0) * n), rt(rn.size());
+      std::vector<float> rnf(rn.size()), rtf(rn.size());
+      ref->compute_tile({r0, r1, 0, n}, f32 ? static_cast<void*>(rnf.data()) : rn.data(),
+                        f32 ? static_cast<void*>(rtf.data()) : rt.data(), n);
+      Matrix a(r1 - r0, n), b(r1 - r0, n), at_(r1 - r0, n), bt(r1 - r0, n);
+      for (int64_t i = r0; i < r1; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          const int64_t q = (i - r0) * n + j;
+          a(i - r0, j) = at(false, i, j);
+          at_(i - r0, j) = at(true, i, j);
+          b(i - r0, j) = f32 ? rnf[q] : rn[q];
+          bt(i - r0, j) = f32 ? rtf[q] : rt[q];
+        }
+      EXPECT_LE(max_rel_diff(a, b), testing::tolerance(dt)) << "rows " << r0 << ".." << r1;
+      EXPECT_LE(max_rel_diff(at_, bt), testing::tolerance(dt)) << "rows " << r0 << ".." << r1;
+    }
+    if (!right) {
+      int64_t asymmetric = 0;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < i; ++j)
+          asymmetric += (at(false, i, j) != at(false, j, i)) + (at(true, i, j) != at(true, j, i));
+      EXPECT_EQ(asymmetric, 0);
+    }
+  }
+}
+
 TEST(FastPathsScope, FallsBackOutsideTheFastPath) {
   if (!fast::available()) GTEST_SKIP();
   const Tensor v = testing::random_tensor({4, 5}, 1), img = testing::random_tensor({3, 6, 6, 2}, 2);
