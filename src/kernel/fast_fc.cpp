@@ -76,11 +76,11 @@ struct FcProgram {
   static inline void affine(const StepConsts<S>& k, const FastStep& st, bool ntk_param, V& c, V& t,
                             bool with_ntk) {
     const V w2 = S::set1(k.w2);
-    const V sigma = w2 * c + S::set1(k.b2);
+    const V sigma = S::fma(w2, c, S::set1(k.b2));
     if (with_ntk) {
       V own = S::zero();
-      if (st.trainable) own = ntk_param ? sigma : S::set1(k.n_in) * c + S::set1(k.bias);
-      t = own + w2 * t;
+      if (st.trainable) own = ntk_param ? sigma : S::fma(S::set1(k.n_in), c, S::set1(k.bias));
+      t = S::fma(w2, t, own);
     }
     c = sigma;
   }
