@@ -48,7 +48,7 @@ def cntk_arch(depth, readout):
 
 # name, arch, input shape (N first), quick N
 CASES = [
-    ("fc_depth10", FC_ARCH, (2048, 3072), 512),          # CIFAR-sized inputs: ntk is bound by the input Gram
+    ("fc_depth10", FC_ARCH, (8192, 3072), 512),          # the FC case of `ntk bench kernels`; bound by the input Gram
     ("fc_depth10_d64", FC_ARCH, (4096, 64), 1024),       # small inputs (UCI-like): the layers dominate
     ("cntk_gap_depth11", cntk_arch(11, "gap"), (3, 32, 32, 3), 2),
     ("cntk_gap_depth21", cntk_arch(21, "gap"), (3, 32, 32, 3), 2),
