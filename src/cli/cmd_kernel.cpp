@@ -1,4 +1,5 @@
-// ntk kernel / ntk empirical: the exact infinite-width kernel, and its Monte Carlo estimate from finite networks.
+// ntk kernel / ntk empirical: the exact infinite-width kernel, and its Monte Carlo estimate from finite
+// networks.
 #include <cstdio>
 #include <cstdlib>
 
@@ -21,13 +22,19 @@ struct KernelArgs {
 };
 
 void add_common(CLI::App* cmd, KernelArgs& a) {
-  cmd->add_option("--arch", a.arch, "architecture, e.g. 'dense(w_std=1.5, b_std=0.2), relu, dense' "
-                                    "(docs/architecture.md)")->required();
-  cmd->add_option("--x1", a.x1, "inputs (N1, d) or (N1, H, W, C): .npy (float32/float64), .csv, IDX")->required();
+  cmd->add_option("--arch", a.arch,
+                  "architecture, e.g. 'dense(w_std=1.5, b_std=0.2), relu, dense' "
+                  "(docs/architecture.md)")
+      ->required();
+  cmd->add_option("--x1", a.x1, "inputs (N1, d) or (N1, H, W, C): .npy (float32/float64), .csv, IDX")
+      ->required();
   cmd->add_option("--x2", a.x2, "second inputs (N2, ...); default: x1 (symmetric kernel)");
-  cmd->add_option("--get", a.get, "which kernel: ntk | nngp")->capture_default_str()->check(CLI::IsMember({"ntk", "nngp"}));
+  cmd->add_option("--get", a.get, "which kernel: ntk | nngp")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ntk", "nngp"}));
   cmd->add_option("--parameterization", a.parameterization, "ntk | standard (neural-tangents' definitions)")
-      ->capture_default_str()->check(CLI::IsMember({"ntk", "standard"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ntk", "standard"}));
   cmd->add_option("--out", a.out, "output N1 x N2 kernel (.npy, written atomically)")->required();
   a.ctx.add_to(cmd);
 }
@@ -35,17 +42,20 @@ void add_common(CLI::App* cmd, KernelArgs& a) {
 void register_kernel(CLI::App& app) {
   auto a = std::make_shared<KernelArgs>();
   CLI::App* cmd = app.add_subcommand("kernel", "exact infinite-width NTK or NNGP kernel");
-  cmd->footer("Examples:\n  ntk kernel --arch 'repeat(3, conv(3), relu), gap, dense' --x1 images.npy --out K.npy\n"
-              "  ntk kernel --arch 'dense, relu, dense' --x1 train.csv --x2 test.csv --get nngp --out K.npy\n"
-              "  ntk kernel --arch 'repeat(10, conv(3), relu), gap, dense' --x1 big.npy --memory 8G --out K.npy\n"
-              "  (killed?) run the same command with --resume: finished tiles are kept.\n"
-              "The kernel is computed in tiles written into <out>.partial (memory-mapped) as they finish, with a\n"
-              "journal <out>.partial.journal; <out> appears only when the whole kernel is done.");
+  cmd->footer(
+      "Examples:\n  ntk kernel --arch 'repeat(3, conv(3), relu), gap, dense' --x1 images.npy --out K.npy\n"
+      "  ntk kernel --arch 'dense, relu, dense' --x1 train.csv --x2 test.csv --get nngp --out K.npy\n"
+      "  ntk kernel --arch 'repeat(10, conv(3), relu), gap, dense' --x1 big.npy --memory 8G --out K.npy\n"
+      "  (killed?) run the same command with --resume: finished tiles are kept.\n"
+      "The kernel is computed in tiles written into <out>.partial (memory-mapped) as they finish, with a\n"
+      "journal <out>.partial.journal; <out> appears only when the whole kernel is done.");
   add_common(cmd, *a);
   cmd->add_flag("--resume", a->resume, "continue a killed run of the same job from <out>.partial");
-  cmd->add_option("--memory", a->memory, "working-memory budget, e.g. 4G (default: 80% of RAM); a job that cannot "
-                                         "fit is refused before it starts");
-  cmd->add_option("--tile", a->tile, "tile edge in pairs (default 256)");
+  cmd->add_option("--memory", a->memory,
+                  "working-memory budget, e.g. 4G (default: 80% of RAM); a job that cannot "
+                  "fit is refused before it starts");
+  cmd->add_option("--tile", a->tile,
+                  "tile edge in pairs (default 2048 for fully-connected kernels, 256 otherwise)");
   cmd->callback([a]() {
     check_output_path(a->out);
     Architecture arch = Architecture::parse(a->arch);
@@ -83,13 +93,15 @@ struct EmpiricalArgs : KernelArgs {
 
 void register_empirical(CLI::App& app) {
   auto a = std::make_shared<EmpiricalArgs>();
-  CLI::App* cmd = app.add_subcommand("empirical", "empirical NTK / NNGP of finite networks (Monte Carlo mean)");
-  cmd->footer("Example:\n  ntk empirical --arch 'dense, relu, dense' --x1 x.npy --width 1024 --samples 100 "
-              "--out K.npy\n"
-              "The NTK is <df(x)/dθ, df(x')/dθ> of each network, the NNGP f(x) f(x'); both are averaged over\n"
-              "--samples networks drawn with seeds seed, seed+1, ... and over the readout's outputs. The NNGP\n"
-              "estimate converges with samples x readout outputs, not with the width: for it use a wide readout,\n"
-              "e.g. --arch 'dense, relu, dense(width=256)'.");
+  CLI::App* cmd =
+      app.add_subcommand("empirical", "empirical NTK / NNGP of finite networks (Monte Carlo mean)");
+  cmd->footer(
+      "Example:\n  ntk empirical --arch 'dense, relu, dense' --x1 x.npy --width 1024 --samples 100 "
+      "--out K.npy\n"
+      "The NTK is <df(x)/dθ, df(x')/dθ> of each network, the NNGP f(x) f(x'); both are averaged over\n"
+      "--samples networks drawn with seeds seed, seed+1, ... and over the readout's outputs. The NNGP\n"
+      "estimate converges with samples x readout outputs, not with the width: for it use a wide readout,\n"
+      "e.g. --arch 'dense, relu, dense(width=256)'.");
   add_common(cmd, *a);
   cmd->add_option("--width", a->width, "width of every hidden dense/conv layer without an explicit width=")
       ->capture_default_str();
@@ -108,9 +120,9 @@ void register_empirical(CLI::App& app) {
       NTK_THROW_IF_NOT(x1.row_size() == x2.row_size() && x1.rank() == x2.rank(),
                        "x1 and x2 have different example shapes: x1 %s, x2 %s", x1.shape_string().c_str(),
                        x2.shape_string().c_str());
-    MonteCarloKernels k = monte_carlo_kernels(a->arch, a->width, x1, a->x2.empty() ? nullptr : &x2, a->samples,
-                                              a->seed, parse_parameterization(a->parameterization), ctx,
-                                              a->get == "ntk");
+    MonteCarloKernels k =
+        monte_carlo_kernels(a->arch, a->width, x1, a->x2.empty() ? nullptr : &x2, a->samples, a->seed,
+                            parse_parameterization(a->parameterization), ctx, a->get == "ntk");
     save_matrix_npy(a->out, a->get == "ntk" ? k.ntk : k.nngp, ctx.dtype);
   });
 }

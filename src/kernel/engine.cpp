@@ -1,13 +1,14 @@
-// Reference kernel engine: for each pair of inputs, carry the pair state (Σ, Θ over pairs of positions, or only
-// their diagonal when no layer mixes positions) through the ops of the architecture. Per-input self-variances are
-// computed once in prepare(). Pairs are independent, so results do not depend on the thread count.
+// Reference kernel engine: for each pair of inputs, carry the pair state (Σ, Θ over pairs of positions, or
+// only their diagonal when no layer mixes positions) through the ops of the architecture. Per-input
+// self-variances are computed once in prepare(). Pairs are independent, so results do not depend on the
+// thread count.
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "ntk/error.h"
 #include "kernel/fast_engines.h"
+#include "ntk/error.h"
 #include "ntk/kernel_engine.h"
 #include "ntk/progress.h"
 #include "ntk/tiled_job.h"
@@ -20,7 +21,9 @@ Parameterization parse_parameterization(const std::string& name) {
   NTK_THROW("unknown parameterization '%s'; valid: ntk, standard", name.c_str());
 }
 
-const char* parameterization_name(Parameterization p) { return p == Parameterization::kNtk ? "ntk" : "standard"; }
+const char* parameterization_name(Parameterization p) {
+  return p == Parameterization::kNtk ? "ntk" : "standard";
+}
 
 namespace {
 
@@ -40,8 +43,10 @@ class ReferenceEngine final : public KernelEngine {
     NTK_THROW_IF_NOT(options_.nngp || options_.ntk, "nothing to compute: ask for the NNGP, the NTK or both");
     shapes_ = arch_.infer_shapes(in_shape_);
     const ExampleShape& out = shapes_.back();
-    NTK_THROW_IF_NOT(!out.spatial, "the network's output is still an image %s: end it with flatten or gap (and a "
-                     "dense readout) to get one kernel value per pair", out.to_string().c_str());
+    NTK_THROW_IF_NOT(!out.spatial,
+                     "the network's output is still an image %s: end it with flatten or gap (and a "
+                     "dense readout) to get one kernel value per pair",
+                     out.to_string().c_str());
     diagonal_ = in_shape_.spatial && !arch_.has_position_mixing();
     cfg_.parameterization = options_.parameterization;
     for (size_t k = 0; k < arch_.ops().size(); ++k)
@@ -61,7 +66,8 @@ class ReferenceEngine final : public KernelEngine {
   int64_t bytes_per_pair() const override { return 4 * state_values() * static_cast<int64_t>(sizeof(T)); }
   int64_t prepared_bytes() const override {
     const int64_t inputs = x1_.rows() + (symmetric_ ? 0 : x2_.rows());
-    return inputs * static_cast<int64_t>(variance_slot_.size()) * in_shape_.positions() * static_cast<int64_t>(sizeof(T));
+    return inputs * static_cast<int64_t>(variance_slot_.size()) * in_shape_.positions() *
+           static_cast<int64_t>(sizeof(T));
   }
 
   void prepare() override {
@@ -159,8 +165,8 @@ class ReferenceEngine final : public KernelEngine {
     return d;
   }
 
-  // Runs one pair. For a self pair (v1 == nullptr), the variances are read off the state itself and recorded in
-  // *record (one vector per op that needs them). The final state is left in *final_state when given.
+  // Runs one pair. For a self pair (v1 == nullptr), the variances are read off the state itself and recorded
+  // in *record (one vector per op that needs them). The final state is left in *final_state when given.
   void run_pair(const double* a, const double* b, const std::vector<std::vector<T>>* v1,
                 const std::vector<std::vector<T>>* v2, std::vector<std::vector<T>>* record,
                 PairState<T>* final_state = nullptr) const {
@@ -223,8 +229,8 @@ void check_finite_input(const Tensor& x, const char* what) {
 
 }  // namespace
 
-std::unique_ptr<KernelEngine> KernelEngine::create(const Architecture& arch, const Tensor& x1, const Tensor* x2,
-                                                   const KernelOptions& options) {
+std::unique_ptr<KernelEngine> KernelEngine::create(const Architecture& arch, const Tensor& x1,
+                                                   const Tensor* x2, const KernelOptions& options) {
   NTK_THROW_IF_NOT(options.ctx.device == Device::kCpu, "this build has no CUDA backend; use --device cpu");
   check_finite_input(x1, "x1");
   if (x2) check_finite_input(*x2, "x2");
@@ -232,11 +238,13 @@ std::unique_ptr<KernelEngine> KernelEngine::create(const Architecture& arch, con
   // cover, and KernelOptions::reference, runs on the reference engine below.
   if (!options.reference && (options.nngp || options.ntk))
     if (auto fast = fast::make_engine(arch, x1, x2, options)) return fast;
-  if (options.ctx.dtype == DType::kFloat32) return std::make_unique<ReferenceEngine<float>>(arch, x1, x2, options);
+  if (options.ctx.dtype == DType::kFloat32)
+    return std::make_unique<ReferenceEngine<float>>(arch, x1, x2, options);
   return std::make_unique<ReferenceEngine<double>>(arch, x1, x2, options);
 }
 
-Kernels compute_kernels(const Architecture& arch, const Tensor& x1, const Tensor* x2, const KernelOptions& options) {
+Kernels compute_kernels(const Architecture& arch, const Tensor& x1, const Tensor* x2,
+                        const KernelOptions& options) {
   auto engine = KernelEngine::create(arch, x1, x2, options);
   engine->prepare();
   const int64_t n1 = engine->rows(), n2 = engine->cols();
@@ -250,7 +258,7 @@ Kernels compute_kernels(const Architecture& arch, const Tensor& x1, const Tensor
     if (options.ntk) f_ntk.resize(n1 * n2);
   }
   // The same tile plan as the on-disk tiled job: in-memory and written kernels are bit-identical.
-  const std::vector<TileSpec> tiles = plan_tiles(n1, n2, kDefaultTile, engine->symmetric());
+  const std::vector<TileSpec> tiles = plan_tiles(n1, n2, default_tile(*engine), engine->symmetric());
   int64_t total = 0;
   for (const TileSpec& t : tiles) total += (t.row_end - t.row_begin) * (t.col_end - t.col_begin);
   Progress progress(total, "kernel", options.ctx.progress);
@@ -275,12 +283,9 @@ Kernels compute_kernels(const Architecture& arch, const Tensor& x1, const Tensor
       if (options.ntk) k.ntk.data()[i] = f_ntk[i];
     }
   }
-  if (engine->symmetric()) {
+  if (engine->symmetric())
     for (Matrix* m : {&k.nngp, &k.ntk})
-      if (m->size())
-        for (int64_t i = 0; i < n1; ++i)
-          for (int64_t j = 0; j < i; ++j) (*m)(i, j) = (*m)(j, i);
-  }
+      if (m->size()) mirror_upper_triangle(m->data(), n1, n2, options.ctx.num_threads());
   return k;
 }
 

@@ -63,6 +63,32 @@ std::vector<TileSpec> plan_tiles(int64_t n1, int64_t n2, int64_t tile, bool symm
   return tiles;
 }
 
+int64_t default_tile(const KernelEngine& engine) {
+  const int64_t t = engine.preferred_tile();
+  return t > 0 ? t : kDefaultTile;
+}
+
+namespace {
+// In 64 x 64 blocks, in parallel: a plain row loop reads a new cache line (and often a new page) for every
+// entry of the upper triangle.
+template <class T>
+void mirror_blocks(T* m, int64_t n, int64_t ld, int threads) {
+  const int64_t bs = 64, nb = (n + bs - 1) / bs;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t bi = 0; bi < nb; ++bi)
+    for (int64_t bj = 0; bj <= bi; ++bj)
+      for (int64_t i = bi * bs; i < std::min(n, (bi + 1) * bs); ++i)
+        for (int64_t j = bj * bs; j < std::min(i, (bj + 1) * bs); ++j) m[i * ld + j] = m[j * ld + i];
+}
+}  // namespace
+
+void mirror_upper_triangle(double* m, int64_t n, int64_t ld, int threads) {
+  mirror_blocks(m, n, ld, threads);
+}
+void mirror_upper_triangle(float* m, int64_t n, int64_t ld, int threads) {
+  mirror_blocks(m, n, ld, threads);
+}
+
 int64_t parse_memory_size(const std::string& text) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
@@ -119,7 +145,7 @@ TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, 
       format_bytes(engine->bytes_per_pair()).c_str(), format_bytes(budget).c_str());
   int64_t tile = job.tile;
   if (tile <= 0) {
-    tile = kDefaultTile;
+    tile = default_tile(*engine);
     // Tile buffers are written straight into the map; keep the touched window within the budget anyway.
     while (tile > 16 && fixed + tile * tile * elem * 2 > budget) tile /= 2;
   }
@@ -205,20 +231,10 @@ TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, 
     return report;  // stopped early (tests)
   if (symmetric) {
     // Mirror the upper triangle; tiles on the diagonal were computed whole.
-    // In 64 x 64 blocks, in parallel: a plain row loop reads a new cache line (and often a new page) for
-    // every entry of the upper triangle.
-    auto mirror = [&](auto* m) {
-      const int64_t bs = 64, nb = (n1 + bs - 1) / bs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(options.ctx.num_threads())
-      for (int64_t bi = 0; bi < nb; ++bi)
-        for (int64_t bj = 0; bj <= bi; ++bj)
-          for (int64_t i = bi * bs; i < std::min(n1, (bi + 1) * bs); ++i)
-            for (int64_t j = bj * bs; j < std::min(i, (bj + 1) * bs); ++j) m[i * n2 + j] = m[j * n2 + i];
-    };
     if (dtype == DType::kFloat32)
-      mirror(writer.data_f32());
+      mirror_upper_triangle(writer.data_f32(), n1, n2, options.ctx.num_threads());
     else
-      mirror(writer.data_f64());
+      mirror_upper_triangle(writer.data_f64(), n1, n2, options.ctx.num_threads());
   }
   writer.commit();
   std::remove(journal_path.c_str());
