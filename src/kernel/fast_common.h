@@ -2,7 +2,8 @@
 //   - the architecture, compiled into a flat list of FastStep (the closed-form maps of dense/conv layers, the
 //     closed-form activations, layernorm, residual fork/join, the gap/flatten readouts); anything else makes
 //     the compile fail and KernelEngine::create falls back to the reference engine;
-//   - AVX-512 vector traits over float (16 lanes) and double (8 lanes) with SLEEF's vector acos/asin/exp;
+//   - AVX-512 vector traits over float (16 lanes) and double (8 lanes): SLEEF's vector acos/asin/exp, and the
+//     inline acos/sqrt of fast_math.h for the arc-cosine maps;
 //   - the activation maps on vectors of pairs.
 //
 // Every vector routine is compiled for AVX-512 through `#pragma GCC target` (the rest of the library is not),

@@ -1,8 +1,8 @@
 // Fast engine for fully-connected networks on vectors (N, d): the input Gram x1 x2ᵀ / d is one BLAS call per
-// tile (SYRK on the symmetric diagonal blocks), written straight into the output buffer; then one fused pass
-// carries each vector of pairs through every layer in registers (dense maps, closed-form activations with
-// SLEEF's vector acos/asin/exp, layernorm, residual sums) and writes Σ and Θ over the Gram. No per-layer N x
-// N temporaries. Float32 computes in float32 (16 lanes), float64 in float64 (8 lanes).
+// tile (SYRK on the symmetric diagonal tiles), written straight into the output buffer; then one fused pass
+// carries blocks of pairs through every layer in registers (dense maps, closed-form activations with the inline
+// acos/sqrt of fast_math.h and SLEEF's asin/exp, layernorm, residual sums) and writes Σ and Θ over the Gram. No
+// per-layer N x N temporaries. Float32 computes in float32 (16 lanes), float64 in float64 (8 lanes).
 #include <omp.h>
 
 #include <algorithm>
