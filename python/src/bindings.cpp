@@ -246,10 +246,15 @@ T* data_of(const py::object& a) {
 }
 
 template <typename T>
-void mirror_upper(T* m, int64_t n) {
+void mirror_upper(T* m, int64_t n, int threads) {
   if (m == nullptr) return;
+#ifdef NTK_PY_HAVE_TILED_JOB
+  mirror_upper_triangle(m, n, n, threads);  // the library's blocked, parallel mirror
+#else
+  (void)threads;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < i; ++j) m[i * n + j] = m[j * n + i];
+#endif
 }
 
 py::tuple kernels(const std::string& spec, const DArr& x1a, const std::optional<DArr>& x2a, bool want_nngp,
@@ -298,12 +303,12 @@ py::tuple kernels(const std::string& spec, const DArr& x1a, const std::optional<
   }
   check_signals();
 
-  // The tile plan of compute_kernels and of the CLI's tiled job (kDefaultTile; the upper triangle when
-  // symmetric), so the numbers are bit-identical to theirs. The GIL is released during each tile and signals
-  // are checked between tiles.
+  // The tile plan of compute_kernels and of the CLI's tiled job (default_tile(engine); the upper triangle
+  // when symmetric), so the numbers are bit-identical to theirs. The GIL is released during each tile and
+  // signals are checked between tiles.
   const bool sym = engine->symmetric();
 #ifdef NTK_PY_HAVE_TILED_JOB
-  const std::vector<TileSpec> tiles = plan_tiles(n1, n2, kDefaultTile, sym);
+  const std::vector<TileSpec> tiles = plan_tiles(n1, n2, default_tile(*engine), sym);
 #else
   std::vector<TileSpec> tiles;  // compute_kernels' plan before the tiled job: 64-row stripes
   for (int64_t r = 0; r < n1; r += 64) tiles.push_back(TileSpec{r, std::min(n1, r + 64), sym ? r : 0, n2});
@@ -331,11 +336,11 @@ py::tuple kernels(const std::string& spec, const DArr& x1a, const std::optional<
   if (sym) {
     py::gil_scoped_release release;
     if (f32) {
-      mirror_upper(reinterpret_cast<float*>(pn), n1);
-      mirror_upper(reinterpret_cast<float*>(pt), n1);
+      mirror_upper(reinterpret_cast<float*>(pn), n1, opt.ctx.num_threads());
+      mirror_upper(reinterpret_cast<float*>(pt), n1, opt.ctx.num_threads());
     } else {
-      mirror_upper(reinterpret_cast<double*>(pn), n1);
-      mirror_upper(reinterpret_cast<double*>(pt), n1);
+      mirror_upper(reinterpret_cast<double*>(pn), n1, opt.ctx.num_threads());
+      mirror_upper(reinterpret_cast<double*>(pt), n1, opt.ctx.num_threads());
     }
   }
   return py::make_tuple(nngp, ntk);
