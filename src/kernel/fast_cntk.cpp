@@ -26,20 +26,6 @@ namespace ntk::fast {
 
 namespace {
 
-template <class S>
-struct CnnConsts {
-  using T = typename S::T;
-  T w2, b2, n_in, bias, inv_k2;
-  ActConsts<S> act;
-  explicit CnnConsts(const FastStep& st)
-      : w2(T(st.w2)),
-        b2(T(st.b2)),
-        n_in(T(st.n_in)),
-        bias(T(st.bias_term)),
-        inv_k2(T(1) / static_cast<T>(st.k * st.k)),
-        act(st) {}
-};
-
 template <class T>
 class CntkEngine final : public KernelEngine {
   using S = Simd<T>;
@@ -242,10 +228,10 @@ class CntkEngine final : public KernelEngine {
     alignas(64) T lanes[S::W];
     for (size_t s = readout_ + 1; s < plan_.steps.size(); ++s) {
       const FastStep& stp = plan_.steps[s];
-      const CnnConsts<S>& k = consts_[s];
+      const StepConsts<S>& k = consts_[s];
       switch (stp.kind) {
         case FastStep::kAffine:
-          affine(k, stp, c, t, with_ntk);
+          affine_map<S>(k, stp, ntk_param_, c, t, with_ntk);
           break;
         case FastStep::kAct:
         case FastStep::kLayerNorm: {
@@ -284,17 +270,6 @@ class CntkEngine final : public KernelEngine {
     out_t = with_ntk ? lanes[0] : T(0);
   }
 
-  inline void affine(const CnnConsts<S>& k, const FastStep& st, V& c, V& t, bool with_ntk) const {
-    const V w2 = S::set1(k.w2);
-    const V sigma = w2 * c + S::set1(k.b2);
-    if (with_ntk) {
-      V own = S::zero();
-      if (st.trainable) own = ntk_param_ ? sigma : S::set1(k.n_in) * c + S::set1(k.bias);
-      t = own + w2 * t;
-    }
-    c = sigma;
-  }
-
   // One plane Δ = (dy, dx) of the pair (x1[i], x2[j]) through the layers up to the readout; returns the sums
   // of Σ and Θ over the plane (the readout's numerator). record (Δ = 0, i = j): self mode, stores the self
   // maps.
@@ -331,7 +306,7 @@ class CntkEngine final : public KernelEngine {
     int sp = 0;
     for (int s = 0; s < readout_; ++s) {
       const FastStep& st = plan_.steps[s];
-      const CnnConsts<S>& k = consts_[s];
+      const StepConsts<S>& k = consts_[s];
       switch (st.kind) {
         case FastStep::kConv: {
           const int64_t kk = st.k, pl = st.pad_lo;
@@ -361,7 +336,7 @@ class CntkEngine final : public KernelEngine {
             for (int64_t col = 0; col < wd; col += S::W) {
               const M m = S::tail(wd - col);
               V c = S::loadm(m, cr + col), t = with_ntk ? S::loadm(m, tr + col) : S::zero();
-              affine(k, st, c, t, with_ntk);
+              affine_map<S>(k, st, ntk_param_, c, t, with_ntk);
               S::storem(cr + col, m, c);
               if (with_ntk) S::storem(tr + col, m, t);
             }
@@ -445,7 +420,7 @@ class CntkEngine final : public KernelEngine {
   }
 
   // k x k box sums over the plane (zero outside it), as a horizontal then a vertical pass, and the conv map.
-  void conv_plane(const CnnConsts<S>& k, const FastStep& st, T* C, T* Th, T* TC, T* TT, int64_t hd,
+  void conv_plane(const StepConsts<S>& k, const FastStep& st, T* C, T* Th, T* TC, T* TT, int64_t hd,
                   int64_t wd, int64_t hd_out, int64_t wd_out, int64_t kk, int64_t pl, bool with_ntk) const {
     const int64_t B = border_, SS = stride_;
     (void)wd;
@@ -468,8 +443,7 @@ class CntkEngine final : public KernelEngine {
     // Rows just below the plane are read as zero padding: clear what earlier (taller) planes left there.
     std::fill(TC + (B + hd) * SS, TC + (B + hd + B + 1) * SS, T(0));
     if (with_ntk) std::fill(TT + (B + hd) * SS, TT + (B + hd + B + 1) * SS, T(0));
-    const V inv_k2 = S::set1(k.inv_k2), w2 = S::set1(k.w2), b2 = S::set1(k.b2);
-    const V n_in = S::set1(k.n_in), bias = S::set1(k.bias);
+    const V inv_k2 = S::set1(k.inv_k2);
     for (int64_t r = 0; r < hd_out; ++r) {
       T* cr = C + (B + r) * SS + B;
       T* tr = Th + (B + r) * SS + B;
@@ -481,14 +455,11 @@ class CntkEngine final : public KernelEngine {
           a = a + S::loadm(m, TC + src);
           if (with_ntk) b = b + S::loadm(m, TT + src);
         }
-        const V mean = a * inv_k2;
-        const V sigma = w2 * mean + b2;
-        S::storem(cr + col, m, sigma);
-        if (with_ntk) {
-          V own = S::zero();
-          if (st.trainable) own = ntk_param_ ? sigma : n_in * mean + bias;
-          S::storem(tr + col, m, own + w2 * b * inv_k2);
-        }
+        // The dense map on the window means.
+        V c = a * inv_k2, t = b * inv_k2;
+        affine_map<S>(k, st, ntk_param_, c, t, with_ntk);
+        S::storem(cr + col, m, c);
+        if (with_ntk) S::storem(tr + col, m, t);
       }
     }
   }
@@ -498,7 +469,7 @@ class CntkEngine final : public KernelEngine {
   const Tensor& x2_;
   bool symmetric_;
   KernelOptions options_;
-  std::vector<CnnConsts<S>> consts_;
+  std::vector<StepConsts<S>> consts_;
   int64_t h0_ = 0, w0_ = 0, c0_ = 0;
   int border_ = 0;
   int64_t stride_ = 0, buf_rows_ = 0;
@@ -518,12 +489,9 @@ class CntkEngine final : public KernelEngine {
 
 std::unique_ptr<KernelEngine> make_cntk_engine(const Architecture& arch, const Tensor& x1, const Tensor* x2,
                                                const KernelOptions& options, std::string* why) {
-  const ExampleShape in = example_shape_of(x1, "x1");
-  FastPlan plan = compile_plan(arch, in, options.parameterization, true);
-  if (!plan.ok || plan.max_stack > 8) {
-    if (why) *why = plan.ok ? "residual blocks nested deeper than 8" : plan.why;
-    return nullptr;
-  }
+  std::optional<FastPlan> plan = compile_fast_plan(arch, x1, options.parameterization, true, why);
+  if (!plan) return nullptr;
+  const ExampleShape& in = plan->in;
   if (x2) {
     const ExampleShape s2 = example_shape_of(*x2, "x2");
     if (!s2.spatial || s2.height != in.height || s2.width != in.width || s2.channels != in.channels) {
@@ -532,8 +500,8 @@ std::unique_ptr<KernelEngine> make_cntk_engine(const Architecture& arch, const T
     }
   }
   if (options.ctx.dtype == DType::kFloat32)
-    return std::make_unique<CntkEngine<float>>(std::move(plan), x1, x2, options);
-  return std::make_unique<CntkEngine<double>>(std::move(plan), x1, x2, options);
+    return std::make_unique<CntkEngine<float>>(std::move(*plan), x1, x2, options);
+  return std::make_unique<CntkEngine<double>>(std::move(*plan), x1, x2, options);
 }
 
 }  // namespace ntk::fast

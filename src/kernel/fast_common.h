@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,11 @@ struct FastPlan {
 // Compiles the architecture for the fast engines. `images`: the CNTK engine (image input; only stride-1
 // same/valid convolutions, then one gap or flatten readout); otherwise the FC engine (vector input).
 FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Parameterization p, bool images);
+
+// compile_plan for x1, or nullopt with the reason in *why (outside the fast path, or residual blocks nested
+// deeper than the engines' fixed stacks of 8).
+std::optional<FastPlan> compile_fast_plan(const Architecture& arch, const Tensor& x1, Parameterization p,
+                                          bool images, std::string* why);
 
 }  // namespace ntk::fast
 
@@ -255,6 +261,37 @@ inline void correlation(const ActConsts<S>& k, typename S::V c, typename S::V r1
   S::acos_sin(rho, theta, sn);
   const typename S::M near = S::gt(S::abs(rho), S::set1(k.near));
   if (near) S::exact_correlation(near, c, v1, v2, rho, theta, sn);
+}
+
+// Constants of one step as scalars (an activation's in `act`; inv_k2 = 1 / k² of a convolution's window).
+template <class S>
+struct StepConsts {
+  using T = typename S::T;
+  T w2, b2, n_in, bias, inv_k2;
+  ActConsts<S> act;
+  explicit StepConsts(const FastStep& st)
+      : w2(T(st.w2)),
+        b2(T(st.b2)),
+        n_in(T(st.n_in)),
+        bias(T(st.bias_term)),
+        inv_k2(T(1) / static_cast<T>(st.k * st.k)),
+        act(st) {}
+};
+
+// The map of a dense layer (and of a convolution on the window means c and t): Σ' = w2 · c + b2,
+// Θ' = own + w2 · Θ with own = Σ' (NTK parameterization) or n_in · c + bias (standard), 0 when not trainable.
+template <class S>
+inline void affine_map(const StepConsts<S>& k, const FastStep& st, bool ntk_param, typename S::V& c,
+                       typename S::V& t, bool with_ntk) {
+  using V = typename S::V;
+  const V w2 = S::set1(k.w2);
+  const V sigma = S::fma(w2, c, S::set1(k.b2));
+  if (with_ntk) {
+    V own = S::zero();
+    if (st.trainable) own = ntk_param ? sigma : S::fma(S::set1(k.n_in), c, S::set1(k.bias));
+    t = S::fma(w2, t, own);
+  }
+  c = sigma;
 }
 
 // One activation on a vector of pairs. c, t: Σ and Θ (updated); (a1, b1), (a2, b2): the self quantities of

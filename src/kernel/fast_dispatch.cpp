@@ -168,6 +168,14 @@ FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Paramete
   return plan;
 }
 
+std::optional<FastPlan> compile_fast_plan(const Architecture& arch, const Tensor& x1, Parameterization p,
+                                          bool images, std::string* why) {
+  FastPlan plan = compile_plan(arch, example_shape_of(x1, "x1"), p, images);
+  if (plan.ok && plan.max_stack <= 8) return plan;
+  if (why) *why = plan.ok ? "residual blocks nested deeper than 8" : plan.why;
+  return std::nullopt;
+}
+
 bool available() {
 #if defined(NTK_FAST_KERNELS) && defined(__x86_64__)
   __builtin_cpu_init();

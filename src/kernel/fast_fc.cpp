@@ -1,8 +1,8 @@
 // Fast engine for fully-connected networks on vectors (N, d): the input Gram x1 x2ᵀ / d is one BLAS call per
 // tile (SYRK on the symmetric diagonal tiles), written straight into the output buffer; then one fused pass
-// carries blocks of pairs through every layer in registers (dense maps, closed-form activations with the inline
-// acos/sqrt of fast_math.h and SLEEF's asin/exp, layernorm, residual sums) and writes Σ and Θ over the Gram. No
-// per-layer N x N temporaries. Float32 computes in float32 (16 lanes), float64 in float64 (8 lanes).
+// carries blocks of pairs through every layer in registers (dense maps, closed-form activations with the
+// inline acos/sqrt of fast_math.h and SLEEF's asin/exp, layernorm, residual sums) and writes Σ and Θ over the
+// Gram. No per-layer N x N temporaries. Float32 computes in float32 (16 lanes), float64 in float64 (8 lanes).
 #include <omp.h>
 
 #include <algorithm>
@@ -48,15 +48,6 @@ inline double exact_dot(const double* a, const double* b, int64_t d) {
 
 namespace {
 
-template <class S>
-struct StepConsts {
-  using T = typename S::T;
-  T w2, b2, n_in, bias;
-  ActConsts<S> act;
-  explicit StepConsts(const FastStep& st)
-      : w2(T(st.w2)), b2(T(st.b2)), n_in(T(st.n_in)), bias(T(st.bias_term)), act(st) {}
-};
-
 // The vector program over a plan's steps. Self mode (record != nullptr): the pairs are (x, x) for W inputs at
 // once, and each slot's self quantities are computed from the current Σ and stored (A, B at [slot * ld + j])
 // before use.
@@ -71,18 +62,6 @@ struct FcProgram {
 
   explicit FcProgram(const FastPlan& p) : plan(&p), ntk_param(p.param == Parameterization::kNtk) {
     for (const FastStep& st : p.steps) consts.emplace_back(st);
-  }
-
-  static inline void affine(const StepConsts<S>& k, const FastStep& st, bool ntk_param, V& c, V& t,
-                            bool with_ntk) {
-    const V w2 = S::set1(k.w2);
-    const V sigma = S::fma(w2, c, S::set1(k.b2));
-    if (with_ntk) {
-      V own = S::zero();
-      if (st.trainable) own = ntk_param ? sigma : S::fma(S::set1(k.n_in), c, S::set1(k.bias));
-      t = S::fma(w2, t, own);
-    }
-    c = sigma;
   }
 
   // Pair mode for a block of R rows i0.. i0+R-1 (scalars A1/B1/Q1 at [slot * ld1 + i]) against the columns
@@ -101,7 +80,7 @@ struct FcProgram {
       const StepConsts<S>& k = consts[s];
       switch (st.kind) {
         case FastStep::kAffine:
-          for (int r = 0; r < R; ++r) affine(k, st, ntk_param, c[r], t[r], with_ntk);
+          for (int r = 0; r < R; ++r) affine_map<S>(k, st, ntk_param, c[r], t[r], with_ntk);
           break;
         case FastStep::kAct: {
           const int64_t o1 = st.slot * ld1 + i0, o2 = st.slot * ld2 + j;
@@ -145,7 +124,7 @@ struct FcProgram {
       const StepConsts<S>& k = consts[s];
       switch (st.kind) {
         case FastStep::kAffine:
-          affine(k, st, ntk_param, c, t, false);
+          affine_map<S>(k, st, ntk_param, c, t, false);
           break;
         case FastStep::kAct:
         case FastStep::kLayerNorm: {
@@ -409,12 +388,9 @@ class FcEngine final : public KernelEngine {
 
 std::unique_ptr<KernelEngine> make_fc_engine(const Architecture& arch, const Tensor& x1, const Tensor* x2,
                                              const KernelOptions& options, std::string* why) {
-  const ExampleShape in = example_shape_of(x1, "x1");
-  FastPlan plan = compile_plan(arch, in, options.parameterization, false);
-  if (!plan.ok || plan.max_stack > 8) {
-    if (why) *why = plan.ok ? "residual blocks nested deeper than 8" : plan.why;
-    return nullptr;
-  }
+  std::optional<FastPlan> plan = compile_fast_plan(arch, x1, options.parameterization, false, why);
+  if (!plan) return nullptr;
+  const ExampleShape& in = plan->in;
   if (x2) {
     const ExampleShape s2 = example_shape_of(*x2, "x2");
     if (s2.spatial || s2.channels != in.channels) {
@@ -427,8 +403,8 @@ std::unique_ptr<KernelEngine> make_fc_engine(const Architecture& arch, const Ten
     return nullptr;
   }
   if (options.ctx.dtype == DType::kFloat32)
-    return std::make_unique<FcEngine<float>>(std::move(plan), x1, x2, options);
-  return std::make_unique<FcEngine<double>>(std::move(plan), x1, x2, options);
+    return std::make_unique<FcEngine<float>>(std::move(*plan), x1, x2, options);
+  return std::make_unique<FcEngine<double>>(std::move(*plan), x1, x2, options);
 }
 
 }  // namespace ntk::fast
