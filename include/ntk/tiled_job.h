@@ -50,6 +50,8 @@ void mirror_upper_triangle(float* m, int64_t n, int64_t ld, int threads);
 std::vector<TileSpec> plan_tiles(int64_t n1, int64_t n2, int64_t tile, bool symmetric,
                                  std::vector<int64_t>* ids = nullptr);
 
+// Installed RAM in bytes (8 GiB when the system does not say); budgets default to 80% of it.
+int64_t physical_memory_bytes();
 // "512M", "4G", "1.5GiB", "123456" (bytes) -> bytes.
 int64_t parse_memory_size(const std::string& text);
 std::string format_bytes(int64_t bytes);

@@ -35,10 +35,7 @@
 #include "ntk/network.h"
 #include "ntk/progress.h"
 #include "ntk/solvers.h"
-#if __has_include("ntk/tiled_job.h")
 #include "ntk/tiled_job.h"
-#define NTK_PY_HAVE_TILED_JOB 1
-#endif
 #include "ntk/train.h"
 #include "ntk/version.h"
 
@@ -193,44 +190,6 @@ RegOptions make_reg(double diag_reg, bool absolute) {
   return r;
 }
 
-double physical_memory_bytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && size > 0 ? static_cast<double>(pages) * static_cast<double>(size) : 0.0;
-}
-
-std::string gib(double bytes) {
-  return strprintf("%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
-}
-
-// "512M", "4G", "1.5GiB", "123456" (bytes).
-double parse_bytes(const std::string& text) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  std::string unit = text.substr(used);
-  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (unit.size() > 1 && unit.back() == 'B') unit.pop_back();
-  if (unit.size() > 1 && unit.back() == 'I') unit.pop_back();
-  double scale = 0;
-  if (unit.empty())
-    scale = 1;
-  else if (unit == "K")
-    scale = 1024.0;
-  else if (unit == "M")
-    scale = 1024.0 * 1024.0;
-  else if (unit == "G")
-    scale = 1024.0 * 1024.0 * 1024.0;
-  else if (unit == "T")
-    scale = 1024.0 * 1024.0 * 1024.0 * 1024.0;
-  NTK_THROW_IF_NOT(used > 0 && scale > 0 && v > 0,
-                   "memory: '%s' is not a size (expected e.g. 4G, 512M or bytes)", text.c_str());
-  return v * scale;
-}
-
 // ---- exact kernels, tile by tile ----
 
 template <typename T>
@@ -247,14 +206,7 @@ T* data_of(const py::object& a) {
 
 template <typename T>
 void mirror_upper(T* m, int64_t n, int threads) {
-  if (m == nullptr) return;
-#ifdef NTK_PY_HAVE_TILED_JOB
-  mirror_upper_triangle(m, n, n, threads);  // the library's blocked, parallel mirror
-#else
-  (void)threads;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < i; ++j) m[i * n + j] = m[j * n + i];
-#endif
+  if (m != nullptr) mirror_upper_triangle(m, n, n, threads);
 }
 
 py::tuple kernels(const std::string& spec, const DArr& x1a, const std::optional<DArr>& x2a, bool want_nngp,
@@ -280,7 +232,8 @@ py::tuple kernels(const std::string& spec, const DArr& x1a, const std::optional<
   const bool f32 = engine->dtype() == DType::kFloat32;
   // Memory, as the CLI's tiled job counts it, plus the kernels themselves (which live in RAM here): a job
   // that cannot fit is refused before it starts (MemoryError).
-  const double budget = memory.empty() ? physical_memory_bytes() * 0.8 : parse_bytes(memory);
+  const double budget =
+      static_cast<double>(memory.empty() ? physical_memory_bytes() / 10 * 8 : parse_memory_size(memory));
   const double inputs = static_cast<double>((x1.data.size() + x2.data.size()) * sizeof(double));
   const double out = static_cast<double>(n1) * static_cast<double>(n2) * (f32 ? 4.0 : 8.0) *
                      ((want_nngp ? 1 : 0) + (want_ntk ? 1 : 0));
@@ -291,8 +244,9 @@ py::tuple kernels(const std::string& spec, const DArr& x1a, const std::optional<
       ErrorKind::kOutOfMemory, budget <= 0 || need <= budget,
       "this job needs at least %s of memory (the %lld x %lld kernel%s %s) but the budget is %s; use "
       "fewer inputs per call, the CLI's on-disk tiled job (ntk kernel --memory), or a larger memory=",
-      gib(need).c_str(), static_cast<long long>(n1), static_cast<long long>(n2),
-      want_nngp && want_ntk ? "s" : "", gib(out).c_str(), gib(budget).c_str());
+      format_bytes(static_cast<int64_t>(need)).c_str(), static_cast<long long>(n1),
+      static_cast<long long>(n2), want_nngp && want_ntk ? "s" : "",
+      format_bytes(static_cast<int64_t>(out)).c_str(), format_bytes(static_cast<int64_t>(budget)).c_str());
   py::object nngp =
       f32 ? new_kernel_array<float>(want_nngp, n1, n2) : new_kernel_array<double>(want_nngp, n1, n2);
   py::object ntk =
@@ -307,12 +261,7 @@ py::tuple kernels(const std::string& spec, const DArr& x1a, const std::optional<
   // when symmetric), so the numbers are bit-identical to theirs. The GIL is released during each tile and
   // signals are checked between tiles.
   const bool sym = engine->symmetric();
-#ifdef NTK_PY_HAVE_TILED_JOB
   const std::vector<TileSpec> tiles = plan_tiles(n1, n2, default_tile(*engine), sym);
-#else
-  std::vector<TileSpec> tiles;  // compute_kernels' plan before the tiled job: 64-row stripes
-  for (int64_t r = 0; r < n1; r += 64) tiles.push_back(TileSpec{r, std::min(n1, r + 64), sym ? r : 0, n2});
-#endif
   int64_t total = 0;
   for (const TileSpec& t : tiles) total += (t.row_end - t.row_begin) * (t.col_end - t.col_begin);
   char* pn =

@@ -35,11 +35,6 @@ uint64_t tensor_hash(const Tensor& t, uint64_t h) {
   return fnv1a(t.data.data(), t.data.size() * sizeof(double), h);
 }
 
-int64_t physical_memory() {
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : (int64_t{8} << 30);
-}
-
 // msync of the byte range [begin, end) of a mapping starting at `base` (page-aligned as msync requires).
 void sync_rows(char* base, int64_t begin, int64_t end) {
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGE_SIZE));
@@ -89,11 +84,16 @@ void mirror_upper_triangle(float* m, int64_t n, int64_t ld, int threads) {
   mirror_blocks(m, n, ld, threads);
 }
 
+int64_t physical_memory_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : (int64_t{8} << 30);
+}
+
 int64_t parse_memory_size(const std::string& text) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   NTK_THROW_IF_NOT(end != text.c_str() && v > 0 && std::isfinite(v),
-                   "--memory: expected a size such as 512M or 4G, got '%s'", text.c_str());
+                   "memory budget: expected a size such as 512M or 4G, got '%s'", text.c_str());
   std::string unit(end);
   for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   double mult = 1;
@@ -108,7 +108,7 @@ int64_t parse_memory_size(const std::string& text) {
   else if (unit == "T" || unit == "TB" || unit == "TIB")
     mult = 1024.0 * 1024 * 1024 * 1024;
   else
-    NTK_THROW("--memory: unknown unit '%s' in '%s' (use K, M, G or T)", end, text.c_str());
+    NTK_THROW("memory budget: unknown unit '%s' in '%s' (use K, M, G or T)", end, text.c_str());
   return static_cast<int64_t>(v * mult);
 }
 
@@ -132,7 +132,7 @@ TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, 
   const int64_t elem = dtype == DType::kFloat32 ? 4 : 8;
 
   // Memory: inputs + per-input self trajectories + per-thread pair states. The output lives on disk (mmap).
-  const int64_t budget = job.memory_bytes > 0 ? job.memory_bytes : physical_memory() / 10 * 8;
+  const int64_t budget = job.memory_bytes > 0 ? job.memory_bytes : physical_memory_bytes() / 10 * 8;
   const int64_t inputs = static_cast<int64_t>((x1.data.size() + (x2 ? x2->data.size() : 0)) * sizeof(double));
   const int64_t fixed = inputs + engine->prepared_bytes() +
                         static_cast<int64_t>(options.ctx.num_threads()) * engine->bytes_per_pair();
