@@ -18,10 +18,22 @@ inline Tensor random_tensor(std::vector<int64_t> shape, uint64_t seed, double sc
   return t;
 }
 
-inline double rel_frobenius(const Matrix& a, const Matrix& b) { return (a - b).norm() / b.norm(); }
+// Standard-normal matrix (the same draws as random_tensor({rows, cols}, seed)).
+inline Matrix random_matrix(int64_t rows, int64_t cols, uint64_t seed) {
+  const Tensor t = random_tensor({rows, cols}, seed);
+  Matrix m(rows, cols);
+  for (int64_t i = 0; i < m.size(); ++i) m.data()[i] = t.data[static_cast<size_t>(i)];
+  return m;
+}
+
+inline double rel_frobenius(const Matrix& a, const Matrix& b) {
+  return (a - b).norm() / b.norm();
+}
 
 // Tolerances keyed by dtype for comparisons of two computations of the same quantity.
-inline double tolerance(DType dtype) { return dtype == DType::kFloat32 ? 1e-4 : 1e-10; }
+inline double tolerance(DType dtype) {
+  return dtype == DType::kFloat32 ? 1e-4 : 1e-10;
+}
 
 inline KernelOptions options(Parameterization p = Parameterization::kNtk, DType dtype = DType::kFloat64) {
   KernelOptions o;

@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 
+#include "common/test_util.h"
 #include "ntk/arch.h"
 #include "ntk/equivalence.h"
 #include "ntk/error.h"
@@ -22,22 +23,6 @@
 
 namespace ntk {
 namespace {
-
-Tensor random_inputs(int64_t n, int64_t d, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> nd;
-  Tensor x({n, d});
-  for (auto& v : x.data) v = nd(rng);
-  return x;
-}
-
-Matrix random_matrix(int64_t n, int64_t k, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> nd;
-  Matrix y(n, k);
-  for (int64_t i = 0; i < y.size(); ++i) y.data()[i] = nd(rng);
-  return y;
-}
 
 bool file_exists(const std::string& p) {
   struct stat st {};
@@ -58,16 +43,16 @@ struct Problem {
 };
 
 Problem small_problem() {
-  Tensor x = random_inputs(10, 4, 1), xs = random_inputs(5, 4, 2);
+  Tensor x = testing::random_tensor({10, 4}, 1), xs = testing::random_tensor({5, 4}, 2);
   KernelOptions ko;
   ko.nngp = false;
   const char* arch = "dense(w_std=1.4142, b_std=0.1), relu, dense";
   Problem p;
   p.theta = compute_kernels(arch, x, nullptr, ko).ntk;
   p.theta_st = compute_kernels(arch, xs, &x, ko).ntk;
-  p.y = random_matrix(10, 2, 3);
-  p.f0 = 0.3 * random_matrix(10, 2, 4);
-  p.f0_st = 0.3 * random_matrix(5, 2, 5);
+  p.y = testing::random_matrix(10, 2, 3);
+  p.f0 = 0.3 * testing::random_matrix(10, 2, 4);
+  p.f0_st = 0.3 * testing::random_matrix(5, 2, 5);
   return p;
 }
 

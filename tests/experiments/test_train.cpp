@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "common/test_util.h"
 #include "ntk/arch.h"
 #include "ntk/error.h"
 #include "ntk/kernel.h"
@@ -12,22 +13,6 @@
 
 namespace ntk {
 namespace {
-
-Tensor random_inputs(int64_t n, int64_t d, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> nd;
-  Tensor x({n, d});
-  for (auto& v : x.data) v = nd(rng);
-  return x;
-}
-
-Matrix random_targets(int64_t n, int64_t k, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> nd;
-  Matrix y(n, k);
-  for (int64_t i = 0; i < y.size(); ++i) y.data()[i] = nd(rng);
-  return y;
-}
 
 const char* kMlp =
     "dense(w_std=1.4142, b_std=0.1), relu, dense(w_std=1.4142, b_std=0.1), relu, dense(b_std=0.1)";
@@ -39,7 +24,7 @@ Model make_model(int64_t width, F0Mode mode, uint64_t seed = 3, int64_t d = 5) {
 }
 
 TEST(TrainTest, TwinStartsAtZeroWithTheSameKernel) {
-  Tensor x = random_inputs(7, 5, 1);
+  Tensor x = testing::random_tensor({7, 5}, 1);
   Model keep = make_model(32, F0Mode::kKeep);
   Model twin = make_model(32, F0Mode::kTwin);
   EXPECT_EQ(twin.members(), 2u);
@@ -52,8 +37,8 @@ TEST(TrainTest, TwinStartsAtZeroWithTheSameKernel) {
 
 TEST(TrainTest, GradientMatchesFiniteDifferences) {
   for (F0Mode mode : {F0Mode::kKeep, F0Mode::kTwin}) {
-    Tensor x = random_inputs(6, 5, 2);
-    Matrix y = random_targets(6, 1, 3);
+    Tensor x = testing::random_tensor({6, 5}, 2);
+    Matrix y = testing::random_matrix(6, 1, 3);
     Model m = make_model(16, mode);
     if (mode == F0Mode::kTwin) {  // move off the symmetric point so both halves matter
       m.add_scaled(m.gradient(x, m.apply(x) - y), -0.05);
@@ -90,8 +75,8 @@ TEST(TrainTest, MaxLearningRateIsTwoOverLargestEigenvalue) {
 }
 
 TEST(TrainTest, FullBatchGradientDescentFitsTheTrainingSet) {
-  Tensor x = random_inputs(20, 5, 4);
-  Matrix y = random_targets(20, 1, 5);
+  Tensor x = testing::random_tensor({20, 5}, 4);
+  Matrix y = testing::random_matrix(20, 1, 5);
   Model m = make_model(256, F0Mode::kTwin);
   TrainOptions o;
   o.steps = 300;
@@ -108,8 +93,8 @@ TEST(TrainTest, FullBatchGradientDescentFitsTheTrainingSet) {
 }
 
 TEST(TrainTest, MultiOutputTargets) {
-  Tensor x = random_inputs(12, 5, 6);
-  Matrix y = random_targets(12, 3, 7);
+  Tensor x = testing::random_tensor({12, 5}, 6);
+  Matrix y = testing::random_matrix(12, 3, 7);
   ExampleShape in;
   in.channels = 5;
   Model m(Architecture::parse("dense, relu, dense(width=3)", ParseOptions{128}), in, Parameterization::kNtk,
@@ -118,12 +103,12 @@ TEST(TrainTest, MultiOutputTargets) {
   o.steps = 200;
   TrainResult r = train(m, x, y, o);
   EXPECT_LT(r.final_loss, 0.1 * r.loss.front());
-  EXPECT_THROW(train(m, x, random_targets(12, 1, 1), o), Error);
+  EXPECT_THROW(train(m, x, testing::random_matrix(12, 1, 1), o), Error);
 }
 
 TEST(TrainTest, SgdAndMomentumAreSeededAndConverge) {
-  Tensor x = random_inputs(24, 5, 8);
-  Matrix y = random_targets(24, 1, 9);
+  Tensor x = testing::random_tensor({24, 5}, 8);
+  Matrix y = testing::random_matrix(24, 1, 9);
   TrainOptions o;
   o.steps = 150;
   o.batch_size = 8;
@@ -148,8 +133,8 @@ TEST(TrainTest, SgdAndMomentumAreSeededAndConverge) {
 // Bitwise reproducible for a fixed BLAS thread count (run_equivalence runs its networks with one BLAS thread
 // each, which makes the experiment independent of --threads; see EquivalenceExperiment tests).
 TEST(TrainTest, Reproducible) {
-  Tensor x = random_inputs(16, 5, 10);
-  Matrix y = random_targets(16, 1, 11);
+  Tensor x = testing::random_tensor({16, 5}, 10);
+  Matrix y = testing::random_matrix(16, 1, 11);
   TrainOptions o;
   o.steps = 20;
   Context one;
@@ -166,8 +151,8 @@ TEST(TrainTest, Reproducible) {
 }
 
 TEST(TrainTest, BadOptionsThrow) {
-  Tensor x = random_inputs(4, 5, 1);
-  Matrix y = random_targets(4, 1, 1);
+  Tensor x = testing::random_tensor({4, 5}, 1);
+  Matrix y = testing::random_matrix(4, 1, 1);
   Model m = make_model(8, F0Mode::kKeep);
   TrainOptions o;
   o.momentum = 1.0;
@@ -185,8 +170,8 @@ TEST(TrainTest, BadOptionsThrow) {
 // A wide network trained by gradient descent follows its linearisation (the empirical-NTK predictor at the
 // same step count) closely, and the exact-NTK predictor up to the kernel's O(1/sqrt(width)) fluctuation.
 TEST(TrainTest, WideNetworkFollowsTheKernelPredictor) {
-  Tensor x = random_inputs(16, 5, 12), xs = random_inputs(8, 5, 13);
-  Matrix y = random_targets(16, 1, 14);
+  Tensor x = testing::random_tensor({16, 5}, 12), xs = testing::random_tensor({8, 5}, 13);
+  Matrix y = testing::random_matrix(16, 1, 14);
   KernelOptions ko;
   ko.nngp = false;
   ko.reference = true;

@@ -4,17 +4,12 @@
 #include <cmath>
 #include <random>
 
+#include "common/test_util.h"
 #include "ntk/solvers.h"
 
 namespace ntk::test {
 
-inline Matrix random_matrix(int64_t rows, int64_t cols, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  Matrix m(rows, cols);
-  for (int64_t i = 0; i < m.size(); ++i) m.data()[i] = normal(rng);
-  return m;
-}
+using testing::random_matrix;
 
 // Gaussian kernel exp(−|a−b|² / (2 ℓ²)) + c·a·b/d between rows: positive definite for distinct rows.
 inline Matrix rbf_kernel(const Matrix& a, const Matrix& b, double length, double linear = 0.0) {
