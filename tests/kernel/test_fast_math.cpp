@@ -58,6 +58,20 @@ double ulps(T got, long double want) {
   return static_cast<double>(std::abs(static_cast<long double>(got) - want) / ulp);
 }
 
+// Largest errors of θ and sqrt(1 - ρ²) in ulps. sqrt(1 - ρ²) → 0 at ±1: below `tiny` it is compared
+// absolutely, on the scale `ulp1` of the ulp of 1.
+template <class T>
+void worst_errors(const std::vector<T>& rho, const std::vector<T>& theta, const std::vector<T>& sn,
+                  long double tiny, long double ulp1, double& worst_theta, double& worst_sn) {
+  for (size_t i = 0; i < rho.size(); ++i) {
+    const long double r = rho[i];
+    worst_theta = std::max(worst_theta, ulps(theta[i], std::acos(r)));
+    const long double s = std::sqrt((1.0L - r) * (1.0L + r));
+    worst_sn =
+        std::max(worst_sn, s < tiny ? static_cast<double>(std::abs(sn[i] - s) / ulp1) : ulps(sn[i], s));
+  }
+}
+
 template <class T>
 std::vector<T> correlation_grid() {
   std::vector<T> r;
@@ -87,14 +101,7 @@ TEST(FastMath, AcosAndSinAgreeWithLibmFloat64) {
   std::vector<double> theta, sn;
   acos_sin_f64(rho, theta, sn);
   double worst_theta = 0, worst_sn = 0;
-  for (size_t i = 0; i < rho.size(); ++i) {
-    const long double r = rho[i];
-    worst_theta = std::max(worst_theta, ulps(theta[i], std::acos(r)));
-    const long double s = std::sqrt((1.0L - r) * (1.0L + r));
-    // sqrt(1 - ρ²) → 0 at ±1: compare absolutely there (on the scale of the ulp of 1).
-    worst_sn =
-        std::max(worst_sn, s < 1e-8L ? static_cast<double>(std::abs(sn[i] - s) / 2.2e-16L) : ulps(sn[i], s));
-  }
+  worst_errors(rho, theta, sn, 1e-8L, 2.2e-16L, worst_theta, worst_sn);
   EXPECT_LE(worst_theta, 2.0);
   EXPECT_LE(worst_sn, 2.0);
   // The end points are exact: acos 1 = 0, acos -1 = π, acos 0 = π/2.
@@ -113,13 +120,7 @@ TEST(FastMath, AcosAndSinAgreeWithLibmFloat32) {
   std::vector<float> theta, sn;
   acos_sin_f32(rho, theta, sn);
   double worst_theta = 0, worst_sn = 0;
-  for (size_t i = 0; i < rho.size(); ++i) {
-    const long double r = rho[i];
-    worst_theta = std::max(worst_theta, ulps(theta[i], std::acos(r)));
-    const long double s = std::sqrt((1.0L - r) * (1.0L + r));
-    worst_sn =
-        std::max(worst_sn, s < 1e-4L ? static_cast<double>(std::abs(sn[i] - s) / 1.2e-7L) : ulps(sn[i], s));
-  }
+  worst_errors(rho, theta, sn, 1e-4L, 1.2e-7L, worst_theta, worst_sn);
   EXPECT_LE(worst_theta, 2.0);
   EXPECT_LE(worst_sn, 2.0);
 }
