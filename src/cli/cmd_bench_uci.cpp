@@ -32,33 +32,6 @@ struct BenchUciArgs {
   ContextOptions ctx;
 };
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::vector<double> parse_doubles(const std::string& text, const char* option) {
-  std::vector<double> out;
-  for (const std::string& item : split_list(text)) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    NTK_THROW_IF_NOT(used == item.size() && used > 0 && std::isfinite(v) && v > 0,
-                     "%s: '%s' is not a positive number", option, item.c_str());
-    out.push_back(v);
-  }
-  NTK_THROW_IF_NOT(!out.empty(), "%s: empty list", option);
-  return out;
-}
-
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -141,7 +114,7 @@ void register_bench_uci(CLI::App& app) {
     NTK_THROW_IF_NOT(o.min_depth >= 0 && o.max_depth >= o.min_depth && o.max_depth <= 20,
                      "--min-depth/--max-depth must satisfy 0 <= min <= max <= 20, got %d, %d", o.min_depth,
                      o.max_depth);
-    o.cs = parse_doubles(a->c_list, "--C");
+    o.cs = parse_number_list(a->c_list, "--C", true);
     o.w_std = a->w_std;
     o.b_std = a->b_std;
     o.arora_scale = !a->nt_scale;

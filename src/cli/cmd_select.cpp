@@ -30,27 +30,6 @@ struct SelectArgs {
   ContextOptions ctx;
 };
 
-std::vector<double> parse_values(const std::string& text, const char* what) {
-  std::vector<double> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    NTK_THROW_IF_NOT(used == item.size() && std::isfinite(v) && v >= 0, "--values: '%s' is not a valid %s",
-                     item.c_str(), what);
-    out.push_back(v);
-  }
-  NTK_THROW_IF_NOT(!out.empty(), "--values: empty list");
-  return out;
-}
-
 Tensor stack_rows(const std::vector<const Tensor*>& parts) {
   int64_t n = 0;
   for (const Tensor* t : parts) n += t->rows();
@@ -138,10 +117,11 @@ void run_select(const SelectArgs& a) {
 
   SelectOptions so;
   so.method = method;
-  so.values = parse_values(a.values.empty() ? (method == SelectMethod::kSvm ? "1e-2,1e-1,1,1e1,1e2,1e3,1e4"
-                                                                            : "0,1e-4,1e-3,1e-2,1e-1,1")
-                                            : a.values,
-                           method == SelectMethod::kSvm ? "C" : "diag_reg");
+  so.values = parse_number_list(
+      a.values.empty()
+          ? (method == SelectMethod::kSvm ? "1e-2,1e-1,1,1e1,1e2,1e3,1e4" : "0,1e-4,1e-3,1e-2,1e-1,1")
+          : a.values,
+      "--values", false);
   so.absolute_reg = a.reg_absolute;
   so.classification = classify;
   {

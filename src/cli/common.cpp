@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cmath>
+#include <sstream>
 #include <vector>
 
 #include "cli/command.h"
@@ -62,6 +64,34 @@ void check_output_path(const std::string& path) {
   struct stat st {};
   NTK_THROW_IF_NOT(stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode),
                    "%s: output directory '%s' does not exist", path.c_str(), dir.c_str());
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::vector<double> parse_number_list(const std::string& text, const char* option, bool positive) {
+  std::vector<double> out;
+  for (const std::string& item : split_list(text)) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    NTK_THROW_IF_NOT(used == item.size() && used > 0 && std::isfinite(v) && (positive ? v > 0 : v >= 0),
+                     "%s: '%s' is not a %s number", option, item.c_str(),
+                     positive ? "positive" : "non-negative");
+    out.push_back(v);
+  }
+  NTK_THROW_IF_NOT(!out.empty(), "%s: empty list", option);
+  return out;
 }
 
 }  // namespace ntk::cli

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "ntk/context.h"
 #include "ntk/kernel.h"
@@ -29,6 +30,13 @@ void save_matrix_npy(const std::string& path, const Matrix& m, DType dtype);
 
 // Writes a JSON report (indented, newline-terminated) atomically: temporary name, then rename.
 void write_json_file(const std::string& path, const nlohmann::json& report);
+
+// Comma-separated items, empty ones skipped.
+std::vector<std::string> split_list(const std::string& text);
+
+// A comma-separated list of finite numbers, each > 0 (positive) or >= 0; an error names the option and the
+// item.
+std::vector<double> parse_number_list(const std::string& text, const char* option, bool positive);
 
 // Rejects an output path whose directory does not exist before any work is done.
 void check_output_path(const std::string& path);
