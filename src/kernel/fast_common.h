@@ -118,7 +118,6 @@ struct Simd<double> {
   static inline V max(V a, V b) { return _mm512_max_pd(a, b); }
   static inline V acos(V x) { return Sleef_acosd8_u35avx512f(x); }
   static inline V asin(V x) { return Sleef_asind8_u35avx512f(x); }
-  static inline V fast_sqrt(V x) { return vmath::sqrt_pd(x); }  // within 1 ulp, not correctly rounded
   static inline void acos_sin(V rho, V& theta, V& sn) { vmath::acos_sin_pd(rho, theta, sn); }
   static inline V exp(V x) { return Sleef_expd8_u10avx512f(x); }
   static inline M gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
@@ -167,7 +166,6 @@ struct Simd<float> {
   static inline V max(V a, V b) { return _mm512_max_ps(a, b); }
   static inline V acos(V x) { return Sleef_acosf16_u35avx512f(x); }
   static inline V asin(V x) { return Sleef_asinf16_u35avx512f(x); }
-  static inline V fast_sqrt(V x) { return vmath::sqrt_ps(x); }
   static inline void acos_sin(V rho, V& theta, V& sn) { vmath::acos_sin_ps(rho, theta, sn); }
   static inline V exp(V x) { return Sleef_expf16_u10avx512f(x); }
   static inline M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
