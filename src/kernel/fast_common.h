@@ -83,7 +83,10 @@ std::optional<FastPlan> compile_fast_plan(const Architecture& arch, const Tensor
 
 // ------------------------------------------------------------------------------------------------------------
 // Vector code (AVX-512).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 false positive in _mm512_maskz_loadu_*
+// GCC 12 false positives: the intrinsics' undefined pass-through operands (_mm512_maskz_loadu_*, and
+// _mm512_min/max_pd once unrolled).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
 
@@ -118,10 +121,14 @@ struct Simd<double> {
   static inline V max(V a, V b) { return _mm512_max_pd(a, b); }
   static inline V acos(V x) { return Sleef_acosd8_u35avx512f(x); }
   static inline V asin(V x) { return Sleef_asind8_u35avx512f(x); }
-  static inline void acos_sin(V rho, V& theta, V& sn) { vmath::acos_sin_pd(rho, theta, sn); }
+  template <vmath::AcosRange kRange = vmath::AcosRange::kAny>
+  static inline void acos_sin(V rho, V& theta, V& sn) {
+    vmath::acos_sin_pd<kRange>(rho, theta, sn);
+  }
   static inline V exp(V x) { return Sleef_expd8_u10avx512f(x); }
   static inline M gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
   static inline M lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+  static inline M le(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
   static inline V blend(M m, V a, V b) { return _mm512_mask_blend_pd(m, a, b); }  // m ? b : a
   static inline double sum(V v) { return _mm512_reduce_add_pd(v); }
   static inline V abs(V v) { return _mm512_abs_pd(v); }
@@ -166,10 +173,14 @@ struct Simd<float> {
   static inline V max(V a, V b) { return _mm512_max_ps(a, b); }
   static inline V acos(V x) { return Sleef_acosf16_u35avx512f(x); }
   static inline V asin(V x) { return Sleef_asinf16_u35avx512f(x); }
-  static inline void acos_sin(V rho, V& theta, V& sn) { vmath::acos_sin_ps(rho, theta, sn); }
+  template <vmath::AcosRange kRange = vmath::AcosRange::kAny>
+  static inline void acos_sin(V rho, V& theta, V& sn) {
+    vmath::acos_sin_ps<kRange>(rho, theta, sn);
+  }
   static inline V exp(V x) { return Sleef_expf16_u10avx512f(x); }
   static inline M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
   static inline M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static inline M le(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
   static inline V blend(M m, V a, V b) { return _mm512_mask_blend_ps(m, a, b); }
   // Sum in double (two halves widened), so long readout sums lose nothing to float rounding.
   static inline double sum(V v) {
@@ -225,6 +236,7 @@ template <class S>
 struct ActConsts {
   using T = typename S::T;
   T ab, dba2, near, two_b2, a2_2pi, a2b2_4pi, c02, four_b4, a2b2_half, a2_half, neg_half_b2, cos2c, dmin;
+  bool relu;  // ABRelu with a = 0, b = 1
   explicit ActConsts(const FastStep& st) {
     const double a = st.a, b = st.b, c0 = st.c;
     ab = T(a * b);
@@ -240,23 +252,26 @@ struct ActConsts {
     neg_half_b2 = T(-0.5 * b * b);
     cos2c = T(std::cos(2 * c0));
     dmin = std::is_same<T, float>::value ? T(1e-37) : T(1e-300);
+    relu = ab == T(0) && dba2 == T(1);
   }
 };
 
-// The correlation ρ = c / sqrt(v1 v2) of a vector of pairs, its angle θ = acos ρ and sqrt(1 - ρ²). Usually
-// ρ = c · (1/sqrt v1) · (1/sqrt v2); lanes with |ρ| near 1, where θ is ill-conditioned, are recomputed as the
-// reference engine does (c / sqrt(v1 v2), in double), so that an input's correlation with itself is exactly 1
-// and degenerate inputs (e.g. one channel) round the same way.
+// The correlation ρ = c · (1/sqrt v1) · (1/sqrt v2) of a vector of pairs, clamped to [-1, 1].
 template <class S>
-inline void correlation(const ActConsts<S>& k, typename S::V c, typename S::V r1, typename S::V r2,
-                        typename S::V v1, typename S::V v2, typename S::V& rho, typename S::V& theta,
-                        typename S::V& sn) {
-  using V = typename S::V;
+inline typename S::V clamped_correlation(typename S::V c, typename S::V r1, typename S::V r2) {
   using T = typename S::T;
-  const V one = S::set1(T(1)), mone = S::set1(T(-1));
-  rho = c * (r1 * r2);
-  rho = S::min(S::max(rho, mone), one);
-  S::acos_sin(rho, theta, sn);
+  return S::min(S::max(c * (r1 * r2), S::set1(T(-1))), S::set1(T(1)));
+}
+
+// θ = acos ρ and sqrt(1 - ρ²) of a vector of correlations (from clamped_correlation; kRange as in
+// vmath::acos_sin_pd). Lanes with |ρ| near 1, where θ is ill-conditioned, are recomputed as the reference
+// engine does (c / sqrt(v1 v2), in double), so that an input's correlation with itself is exactly 1 and
+// degenerate inputs (e.g. one channel) round the same way.
+template <class S, vmath::AcosRange kRange = vmath::AcosRange::kAny>
+__attribute__((always_inline)) inline void angle(const ActConsts<S>& k, typename S::V c, typename S::V v1,
+                                                 typename S::V v2, typename S::V& rho, typename S::V& theta,
+                                                 typename S::V& sn) {
+  S::template acos_sin<kRange>(rho, theta, sn);
   const typename S::M near = S::gt(S::abs(rho), S::set1(k.near));
   if (near) S::exact_correlation(near, c, v1, v2, rho, theta, sn);
 }
@@ -292,6 +307,71 @@ inline void affine_map(const StepConsts<S>& k, const FastStep& st, bool ntk_para
   c = sigma;
 }
 
+// ABRelu (a·min(x, 0) + b·max(x, 0)) on a vector of pairs with correlations rho: the arc-cosine kernels of
+// degree 1 (Σ) and 0 (the derivative, for Θ). kRelu (a = 0, b = 1) leaves out the terms that are then exact
+// identities (a zero product added, a factor one), so it equals the general formula bit for bit.
+template <class S, vmath::AcosRange kRange, bool kRelu>
+__attribute__((always_inline)) inline void arc_cosine_map(const ActConsts<S>& k, typename S::V rho,
+                                                          typename S::V& c, typename S::V& t, bool with_ntk,
+                                                          typename S::V a1, typename S::V q1,
+                                                          typename S::V a2, typename S::V q2) {
+  using V = typename S::V;
+  using T = typename S::T;
+  const V pi = S::set1(T(M_PI)), inv2pi = S::set1(T(1.0 / (2 * M_PI)));
+  V theta, sn;
+  angle<S, kRange>(k, c, q1, q2, rho, theta, sn);
+  const V pt = pi - theta;
+  const V d = a1 * a2;
+  const V ff = d * S::fma(pt, rho, sn) * inv2pi;
+  if (kRelu) {
+    if (with_ntk) t = t * (pt * inv2pi);
+    c = ff;
+  } else {
+    const V ab = S::set1(k.ab), dba2 = S::set1(k.dba2);
+    if (with_ntk) t = t * S::fma(dba2, pt * inv2pi, ab);
+    c = S::fma(ab, c, dba2 * ff);
+  }
+}
+
+// arc_cosine_map on R rows of pairs together: row r is input i0 + r (scalars A1, B1, Q1 at [r]) against the
+// same vector of inputs (a2, b2, q2). The rows' dependency chains are independent and unrolled side by side,
+// and when every lane of every row has ρ in (1/2, 1] (deep ReLU networks) or in [-1/2, 1/2], acos_sin skips
+// the other branch's work. Bit for bit apply_act on each row.
+template <class S, int R, bool kRelu>
+inline void arc_cosine_rows(const ActConsts<S>& k, typename S::V* c, typename S::V* t, bool with_ntk,
+                            const typename S::T* A1, const typename S::T* B1, const typename S::T* Q1,
+                            typename S::V a2, typename S::V b2, typename S::V q2) {
+  using V = typename S::V;
+  using T = typename S::T;
+  using M = typename S::M;
+  using vmath::AcosRange;
+  V rho[R];
+  const V half = S::set1(T(0.5));
+  M upper = S::tail(S::W), central = S::tail(S::W);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    rho[r] = clamped_correlation<S>(c[r], S::set1(B1[r]), b2);
+    upper &= S::gt(rho[r], half);
+    central &= S::le(S::abs(rho[r]), half);
+  }
+  if (upper == S::tail(S::W)) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      arc_cosine_map<S, AcosRange::kUpper, kRelu>(k, rho[r], c[r], t[r], with_ntk, S::set1(A1[r]),
+                                                  S::set1(Q1[r]), a2, q2);
+  } else if (central == S::tail(S::W)) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      arc_cosine_map<S, AcosRange::kCentral, kRelu>(k, rho[r], c[r], t[r], with_ntk, S::set1(A1[r]),
+                                                    S::set1(Q1[r]), a2, q2);
+  } else {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      arc_cosine_map<S, AcosRange::kAny, kRelu>(k, rho[r], c[r], t[r], with_ntk, S::set1(A1[r]),
+                                                S::set1(Q1[r]), a2, q2);
+  }
+}
+
 // One activation on a vector of pairs. c, t: Σ and Θ (updated); (a1, b1), (a2, b2): the self quantities of
 // the two inputs (see self_quantities).
 template <class S>
@@ -301,19 +381,12 @@ inline void apply_act(const FastStep& st, const ActConsts<S>& k, typename S::V& 
   using V = typename S::V;
   using T = typename S::T;
   const V one = S::set1(T(1)), mone = S::set1(T(-1)), zero = S::zero();
-  const V pi = S::set1(T(M_PI)), inv2pi = S::set1(T(1.0 / (2 * M_PI))), two_pi = S::set1(T(2 * M_PI));
+  const V inv2pi = S::set1(T(1.0 / (2 * M_PI))), two_pi = S::set1(T(2 * M_PI));
   switch (st.act) {
-    case ActKind::kABRelu: {
-      V rho, theta, sn;
-      correlation<S>(k, c, b1, b2, q1, q2, rho, theta, sn);
-      const V pt = pi - theta;
-      const V d = a1 * a2;
-      const V ff = d * S::fma(pt, rho, sn) * inv2pi;
-      const V ab = S::set1(k.ab), dba2 = S::set1(k.dba2);
-      if (with_ntk) t = t * S::fma(dba2, pt * inv2pi, ab);
-      c = S::fma(ab, c, dba2 * ff);
+    case ActKind::kABRelu:
+      arc_cosine_map<S, vmath::AcosRange::kAny, false>(k, clamped_correlation<S>(c, b1, b2), c, t, with_ntk, a1,
+                                                       q1, a2, q2);
       break;
-    }
     case ActKind::kSign: {
       const V rho = S::min(S::max(c * (b1 * b2), mone), one);
       const auto near = S::gt(S::abs(rho), S::set1(k.near));

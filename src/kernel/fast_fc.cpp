@@ -80,14 +80,22 @@ struct FcProgram {
       const StepConsts<S>& k = consts[s];
       switch (st.kind) {
         case FastStep::kAffine:
+#pragma GCC unroll 8
           for (int r = 0; r < R; ++r) affine_map<S>(k, st, ntk_param, c[r], t[r], with_ntk);
           break;
         case FastStep::kAct: {
           const int64_t o1 = st.slot * ld1 + i0, o2 = st.slot * ld2 + j;
           const V a2 = S::loadm(m, A2 + o2), b2 = S::loadm(m, B2 + o2), q2 = S::loadm(m, Q2 + o2);
-          for (int r = 0; r < R; ++r)
-            apply_act<S>(st, k.act, c[r], t[r], with_ntk, S::set1(A1[o1 + r]), S::set1(B1[o1 + r]),
-                         S::set1(Q1[o1 + r]), a2, b2, q2);
+          if (st.act == ActKind::kABRelu) {
+            if (k.act.relu)
+              arc_cosine_rows<S, R, true>(k.act, c, t, with_ntk, A1 + o1, B1 + o1, Q1 + o1, a2, b2, q2);
+            else
+              arc_cosine_rows<S, R, false>(k.act, c, t, with_ntk, A1 + o1, B1 + o1, Q1 + o1, a2, b2, q2);
+          } else {
+            for (int r = 0; r < R; ++r)
+              apply_act<S>(st, k.act, c[r], t[r], with_ntk, S::set1(A1[o1 + r]), S::set1(B1[o1 + r]),
+                           S::set1(Q1[o1 + r]), a2, b2, q2);
+          }
           break;
         }
         case FastStep::kLayerNorm: {

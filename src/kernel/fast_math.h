@@ -57,45 +57,81 @@ inline __m512 sqrt_ps(__m512 x) {
   return _mm512_maskz_mov_ps(normal, g);
 }
 
+// Which ρ a call of acos_sin_pd/ps may see. kAny: all of [-1, 1]. The others let a caller that has checked a
+// whole vector (as the engines do, for rows of pairs together) drop the other branch's work: kUpper, every lane
+// in (1/2, 1] (deep ReLU networks, where correlations climb towards 1); kCentral, every lane in [-1/2, 1/2].
+// On its range each gives bit for bit the result of kAny (the same operations on the same values).
+enum class AcosRange { kAny, kUpper, kCentral };
+
 // θ = acos ρ and sn = sqrt(1 - ρ²) for ρ ∈ [-1, 1]. For |ρ| ≤ 1/2, acos ρ = π/2 - asin ρ; above,
 // acos |ρ| = 2 asin(sqrt((1 - |ρ|)/2)), where 1 - |ρ| is exact, so θ keeps full relative accuracy as ρ → 1
 // (where the kernels' derivatives are steepest); acos(-|ρ|) = π - acos |ρ|.
+template <AcosRange kRange = AcosRange::kAny>
 inline void acos_sin_pd(__m512d rho, __m512d& theta, __m512d& sn) {
   const __m512d one = _mm512_set1_pd(1.0), half = _mm512_set1_pd(0.5);
-  const __m512d a = _mm512_abs_pd(rho);
-  const __mmask8 big = _mm512_cmp_pd_mask(a, half, _CMP_GT_OQ);
+  const __m512d a = kRange == AcosRange::kUpper ? rho : _mm512_abs_pd(rho);
   const __m512d one_minus = _mm512_sub_pd(one, a);
   const __m512d z = _mm512_mul_pd(one_minus, half);
-  const __m512d w = _mm512_mask_blend_pd(big, _mm512_mul_pd(a, a), z);
-  const __m512d u = _mm512_mask_blend_pd(big, a, sqrt_pd(z));
+  __m512d w, u;
+  __mmask8 big = 0;
+  if (kRange == AcosRange::kUpper) {
+    w = z, u = sqrt_pd(z);
+  } else if (kRange == AcosRange::kCentral) {
+    w = _mm512_mul_pd(a, a), u = a;
+  } else {
+    big = _mm512_cmp_pd_mask(a, half, _CMP_GT_OQ);
+    w = _mm512_mask_blend_pd(big, _mm512_mul_pd(a, a), z);
+    u = _mm512_mask_blend_pd(big, a, sqrt_pd(z));
+  }
   __m512d p = _mm512_set1_pd(kAsinP64[11]);
   for (int k = 10; k >= 0; --k) p = _mm512_fmadd_pd(p, w, _mm512_set1_pd(kAsinP64[k]));
   const __m512d as = _mm512_fmadd_pd(_mm512_mul_pd(u, w), p, u);  // asin u
   const __m512d pi = _mm512_set1_pd(3.141592653589793), pi_2 = _mm512_set1_pd(1.5707963267948966);
-  const __m512d th = _mm512_mask_blend_pd(big, _mm512_sub_pd(pi_2, as), _mm512_add_pd(as, as));  // acos |ρ|
-  const __mmask8 neg = _mm512_cmp_pd_mask(rho, _mm512_setzero_pd(), _CMP_LT_OQ);
-  theta = _mm512_mask_blend_pd(neg, th, _mm512_sub_pd(pi, th));
   // The divider's square root here (correctly rounded, and it runs beside the FMA ports that sqrt_pd and the
   // polynomial keep busy).
   sn = _mm512_sqrt_pd(_mm512_mul_pd(one_minus, _mm512_add_pd(one, a)));
+  if (kRange == AcosRange::kUpper) {
+    theta = _mm512_add_pd(as, as);
+    return;
+  }
+  const __m512d th = kRange == AcosRange::kCentral
+                         ? _mm512_sub_pd(pi_2, as)
+                         : _mm512_mask_blend_pd(big, _mm512_sub_pd(pi_2, as), _mm512_add_pd(as, as));  // acos |ρ|
+  const __mmask8 neg = _mm512_cmp_pd_mask(rho, _mm512_setzero_pd(), _CMP_LT_OQ);
+  theta = _mm512_mask_blend_pd(neg, th, _mm512_sub_pd(pi, th));
 }
 
+template <AcosRange kRange = AcosRange::kAny>
 inline void acos_sin_ps(__m512 rho, __m512& theta, __m512& sn) {
   const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
-  const __m512 a = _mm512_abs_ps(rho);
-  const __mmask16 big = _mm512_cmp_ps_mask(a, half, _CMP_GT_OQ);
+  const __m512 a = kRange == AcosRange::kUpper ? rho : _mm512_abs_ps(rho);
   const __m512 one_minus = _mm512_sub_ps(one, a);
   const __m512 z = _mm512_mul_ps(one_minus, half);
-  const __m512 w = _mm512_mask_blend_ps(big, _mm512_mul_ps(a, a), z);
-  const __m512 u = _mm512_mask_blend_ps(big, a, sqrt_ps(z));
+  __m512 w, u;
+  __mmask16 big = 0;
+  if (kRange == AcosRange::kUpper) {
+    w = z, u = sqrt_ps(z);
+  } else if (kRange == AcosRange::kCentral) {
+    w = _mm512_mul_ps(a, a), u = a;
+  } else {
+    big = _mm512_cmp_ps_mask(a, half, _CMP_GT_OQ);
+    w = _mm512_mask_blend_ps(big, _mm512_mul_ps(a, a), z);
+    u = _mm512_mask_blend_ps(big, a, sqrt_ps(z));
+  }
   __m512 p = _mm512_set1_ps(kAsinP32[4]);
   for (int k = 3; k >= 0; --k) p = _mm512_fmadd_ps(p, w, _mm512_set1_ps(kAsinP32[k]));
   const __m512 as = _mm512_fmadd_ps(_mm512_mul_ps(u, w), p, u);
   const __m512 pi = _mm512_set1_ps(3.14159265f), pi_2 = _mm512_set1_ps(1.57079633f);
-  const __m512 th = _mm512_mask_blend_ps(big, _mm512_sub_ps(pi_2, as), _mm512_add_ps(as, as));
+  sn = sqrt_ps(_mm512_mul_ps(one_minus, _mm512_add_ps(one, a)));
+  if (kRange == AcosRange::kUpper) {
+    theta = _mm512_add_ps(as, as);
+    return;
+  }
+  const __m512 th = kRange == AcosRange::kCentral
+                        ? _mm512_sub_ps(pi_2, as)
+                        : _mm512_mask_blend_ps(big, _mm512_sub_ps(pi_2, as), _mm512_add_ps(as, as));
   const __mmask16 neg = _mm512_cmp_ps_mask(rho, _mm512_setzero_ps(), _CMP_LT_OQ);
   theta = _mm512_mask_blend_ps(neg, th, _mm512_sub_ps(pi, th));
-  sn = sqrt_ps(_mm512_mul_ps(one_minus, _mm512_add_ps(one, a)));
 }
 
 }  // namespace ntk::fast::vmath

@@ -17,22 +17,25 @@ bool has_avx512() {
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
+using fast::vmath::AcosRange;
+template <AcosRange kRange = AcosRange::kAny>
 void acos_sin_f64(const std::vector<double>& rho, std::vector<double>& theta, std::vector<double>& sn) {
   theta.resize(rho.size());
   sn.resize(rho.size());
   for (size_t i = 0; i + 8 <= rho.size(); i += 8) {
     __m512d t, s;
-    fast::vmath::acos_sin_pd(_mm512_loadu_pd(rho.data() + i), t, s);
+    fast::vmath::acos_sin_pd<kRange>(_mm512_loadu_pd(rho.data() + i), t, s);
     _mm512_storeu_pd(theta.data() + i, t);
     _mm512_storeu_pd(sn.data() + i, s);
   }
 }
+template <AcosRange kRange = AcosRange::kAny>
 void acos_sin_f32(const std::vector<float>& rho, std::vector<float>& theta, std::vector<float>& sn) {
   theta.resize(rho.size());
   sn.resize(rho.size());
   for (size_t i = 0; i + 16 <= rho.size(); i += 16) {
     __m512 t, s;
-    fast::vmath::acos_sin_ps(_mm512_loadu_ps(rho.data() + i), t, s);
+    fast::vmath::acos_sin_ps<kRange>(_mm512_loadu_ps(rho.data() + i), t, s);
     _mm512_storeu_ps(theta.data() + i, t);
     _mm512_storeu_ps(sn.data() + i, s);
   }
@@ -123,6 +126,49 @@ TEST(FastMath, AcosAndSinAgreeWithLibmFloat32) {
   worst_errors(rho, theta, sn, 1e-4L, 1.2e-7L, worst_theta, worst_sn);
   EXPECT_LE(worst_theta, 2.0);
   EXPECT_LE(worst_sn, 2.0);
+}
+
+// The range-specialised variants (for vectors whose every lane is in (1/2, 1] or in [-1/2, 1/2]) give the
+// general result bit for bit there: the engines pick them per block, so a pair's value must not depend on
+// its neighbours.
+template <class T, class Fn>
+void expect_ranges_match(Fn run) {
+  const std::vector<T> grid = correlation_grid<T>();
+  std::vector<T> upper, central;
+  for (T r : grid) {
+    if (r > T(0.5)) upper.push_back(r);
+    if (std::abs(r) <= T(0.5)) central.push_back(r);
+  }
+  for (auto* v : {&upper, &central})
+    while (v->size() % 16) v->push_back(v->back());
+  for (const auto* v : {&upper, &central})
+    for (AcosRange range : {AcosRange::kAny, v == &upper ? AcosRange::kUpper : AcosRange::kCentral}) {
+      std::vector<T> theta, sn, theta_any, sn_any;
+      run(*v, range, theta, sn);
+      run(*v, AcosRange::kAny, theta_any, sn_any);
+      for (size_t i = 0; i < v->size(); ++i) {
+        ASSERT_EQ(theta[i], theta_any[i]) << "rho = " << (*v)[i];
+        ASSERT_EQ(sn[i], sn_any[i]) << "rho = " << (*v)[i];
+      }
+    }
+  EXPECT_GT(upper.size(), 1000u);
+  EXPECT_GT(central.size(), 1000u);
+}
+
+TEST(FastMath, RangeVariantsEqualTheGeneralPath) {
+  if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
+  expect_ranges_match<double>([](const std::vector<double>& r, AcosRange range, std::vector<double>& th,
+                                 std::vector<double>& sn) {
+    if (range == AcosRange::kUpper) acos_sin_f64<AcosRange::kUpper>(r, th, sn);
+    else if (range == AcosRange::kCentral) acos_sin_f64<AcosRange::kCentral>(r, th, sn);
+    else acos_sin_f64(r, th, sn);
+  });
+  expect_ranges_match<float>([](const std::vector<float>& r, AcosRange range, std::vector<float>& th,
+                                std::vector<float>& sn) {
+    if (range == AcosRange::kUpper) acos_sin_f32<AcosRange::kUpper>(r, th, sn);
+    else if (range == AcosRange::kCentral) acos_sin_f32<AcosRange::kCentral>(r, th, sn);
+    else acos_sin_f32(r, th, sn);
+  });
 }
 
 TEST(FastMath, SqrtWithinOneUlp) {
