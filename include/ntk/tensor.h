@@ -39,4 +39,9 @@ struct Tensor {
 
 int64_t shape_product(const std::vector<int64_t>& shape);
 
+// Index of the first NaN or infinity in p[0, n), or n when all are finite. Branch-free blocks (vectorised) on
+// `threads` threads: inputs are checked on every kernel call, and a serial scan of a 8192 x 3072 input takes
+// longer than a tenth of its kernel's layers.
+int64_t first_non_finite(const double* p, int64_t n, int threads = 1);
+
 }  // namespace ntk

@@ -1,5 +1,9 @@
 #include "ntk/tensor.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
 #include "ntk/error.h"
 
 namespace ntk {
@@ -10,6 +14,32 @@ DType parse_dtype(const std::string& name) {
   if (name == "float32") return DType::kFloat32;
   if (name == "float64") return DType::kFloat64;
   NTK_THROW("unknown dtype '%s'; valid: float32, float64", name.c_str());
+}
+
+int64_t first_non_finite(const double* p, int64_t n, int threads) {
+  // A double is finite iff its exponent bits are not all ones; a block is scanned whole (no early exit, so the
+  // compiler vectorises it) and only a block with a bad value is searched for its position.
+  constexpr uint64_t kExponent = 0x7ff0000000000000ull;
+  constexpr int64_t kBlock = 4096;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  int64_t first = n;
+#pragma omp parallel for schedule(static) reduction(min : first) num_threads(std::max(threads, 1)) if (blocks > 16)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t begin = b * kBlock, end = std::min(n, begin + kBlock);
+    uint64_t bad = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      uint64_t bits;
+      std::memcpy(&bits, p + i, sizeof bits);
+      bad |= static_cast<uint64_t>((bits & kExponent) == kExponent);
+    }
+    if (!bad) continue;
+    for (int64_t i = begin; i < end; ++i)
+      if (!std::isfinite(p[i])) {
+        first = std::min(first, i);
+        break;
+      }
+  }
+  return first;
 }
 
 int64_t shape_product(const std::vector<int64_t>& shape) {

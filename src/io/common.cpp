@@ -216,21 +216,20 @@ using detail::join_path;
 void check_finite(const Tensor& t, const std::string& what) {
   const int64_t n = t.size();
   const double* p = t.data.data();
-  for (int64_t i = 0; i < n; ++i) {
-    if (std::isfinite(p[i])) continue;
-    // Unravel the flat index so the message points at the entry the user would index in NumPy.
-    std::vector<int64_t> idx(t.shape.size());
-    int64_t rest = i;
-    for (size_t a = t.shape.size(); a-- > 0;) {
-      idx[a] = t.shape[a] > 0 ? rest % t.shape[a] : 0;
-      rest = t.shape[a] > 0 ? rest / t.shape[a] : 0;
-    }
-    std::string where = "(";
-    for (size_t a = 0; a < idx.size(); ++a) where += (a ? ", " : "") + std::to_string(idx[a]);
-    where += ")";
-    NTK_THROW("%s: non-finite value %s at index %s", what.c_str(),
-              std::isnan(p[i]) ? "nan" : (p[i] > 0 ? "inf" : "-inf"), where.c_str());
+  const int64_t i = first_non_finite(p, n);
+  if (i == n) return;
+  // Unravel the flat index so the message points at the entry the user would index in NumPy.
+  std::vector<int64_t> idx(t.shape.size());
+  int64_t rest = i;
+  for (size_t a = t.shape.size(); a-- > 0;) {
+    idx[a] = t.shape[a] > 0 ? rest % t.shape[a] : 0;
+    rest = t.shape[a] > 0 ? rest / t.shape[a] : 0;
   }
+  std::string where = "(";
+  for (size_t a = 0; a < idx.size(); ++a) where += (a ? ", " : "") + std::to_string(idx[a]);
+  where += ")";
+  NTK_THROW("%s: non-finite value %s at index %s", what.c_str(),
+            std::isnan(p[i]) ? "nan" : (p[i] > 0 ? "inf" : "-inf"), where.c_str());
 }
 
 void check_input_array(const Tensor& t, const std::string& what) {

@@ -221,10 +221,10 @@ class ReferenceEngine final : public KernelEngine {
   std::vector<std::vector<std::vector<T>>> self1_, self2_;  // [input][slot][position]
 };
 
-void check_finite_input(const Tensor& x, const char* what) {
-  for (int64_t i = 0; i < x.size(); ++i)
-    NTK_THROW_IF_NOT(std::isfinite(x.data[i]), "%s: non-finite value (%g) at example %lld", what, x.data[i],
-                     static_cast<long long>(x.row_size() ? i / x.row_size() : 0));
+void check_finite_input(const Tensor& x, const char* what, int threads) {
+  const int64_t i = first_non_finite(x.data.data(), x.size(), threads);
+  NTK_THROW_IF_NOT(i == x.size(), "%s: non-finite value (%g) at example %lld", what, x.data[i],
+                   static_cast<long long>(x.row_size() ? i / x.row_size() : 0));
 }
 
 }  // namespace
@@ -232,8 +232,8 @@ void check_finite_input(const Tensor& x, const char* what) {
 std::unique_ptr<KernelEngine> KernelEngine::create(const Architecture& arch, const Tensor& x1,
                                                    const Tensor* x2, const KernelOptions& options) {
   NTK_THROW_IF_NOT(options.ctx.device == Device::kCpu, "this build has no CUDA backend; use --device cpu");
-  check_finite_input(x1, "x1");
-  if (x2) check_finite_input(*x2, "x2");
+  check_finite_input(x1, "x1", options.ctx.num_threads());
+  if (x2) check_finite_input(*x2, "x2", options.ctx.num_threads());
   // Fast engines for fully-connected and convolutional stacks (src/kernel/fast_*.cpp); everything they do not
   // cover, and KernelOptions::reference, runs on the reference engine below.
   if (!options.reference && (options.nngp || options.ntk))
