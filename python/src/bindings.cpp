@@ -38,6 +38,7 @@
 #include "ntk/tiled_job.h"
 #include "ntk/train.h"
 #include "ntk/version.h"
+#include "platform/blas_tuning.h"
 
 namespace py = pybind11;
 using namespace ntk;
@@ -598,6 +599,7 @@ py::tuple equivalence(const py::dict& data_opts, const py::dict& opts, const std
 PYBIND11_MODULE(_ntk, m) {
   m.doc() = "ntk C++ extension (use the `ntk` package, not this module)";
   m.attr("__version__") = NTK_VERSION_STRING;
+  m.attr("__blas__") = platform::blas_vendor();  // "MKL" or "OpenBLAS": the BLAS/LAPACK this build links
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {

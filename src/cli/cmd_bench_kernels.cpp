@@ -21,6 +21,7 @@
 #include "ntk/error.h"
 #include "ntk/kernel_engine.h"
 #include "ntk/version.h"
+#include "platform/blas_tuning.h"
 
 namespace ntk::cli {
 namespace {
@@ -146,6 +147,7 @@ void run(const BenchKernelsArgs& a) {
   json out;
   out["ntk_version"] = NTK_VERSION_STRING;
   out["threads"] = ctx.num_threads();
+  out["blas"] = platform::blas_vendor();
   out["repeat"] = a.repeat;
   out["engine"] = a.reference ? "reference" : "fast";
   out["entries"] = json::array();
@@ -211,9 +213,9 @@ void run(const BenchKernelsArgs& a) {
             {"fc_gemm_ratio", ratio},
             {"fc_syrk_ratio", syrk_ratio}});
     std::printf(
-        "  input Gram alone: GEMM %.3f s, SYRK %.3f s; fc_gemm_ratio (FC / GEMM) = %.3f, "
+        "  input Gram alone (%s): GEMM %.3f s, SYRK %.3f s; fc_gemm_ratio (FC / GEMM) = %.3f, "
         "fc_syrk_ratio (FC / SYRK) = %.3f\n",
-        gemm_s, syrk_s, ratio, syrk_ratio);
+        platform::blas_vendor(), gemm_s, syrk_s, ratio, syrk_ratio);
     out["fc_gemm_ratio"] = ratio;
     out["fc_syrk_ratio"] = syrk_ratio;
     out["fc"] = {{"n", n},

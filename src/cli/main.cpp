@@ -24,13 +24,15 @@ CommandRegistrar::CommandRegistrar(int order, RegisterFn fn) {
   CommandRegistry::entries().emplace_back(order, std::move(fn));
 }
 
-bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+bool stderr_is_terminal() {
+  return isatty(STDERR_FILENO) == 1;
+}
 
 }  // namespace ntk::cli
 
 int main(int argc, char** argv) {
-  // Debian's OpenBLAS misdetects recent Xeons as "Prescott" and runs a generic kernel 8x slower; pick the right
-  // core type before the library initialises (re-executes once when needed).
+  // Debian's OpenBLAS misdetects recent Xeons as "Prescott" and runs a generic kernel 8x slower; pick the
+  // right core type before the library initialises (re-executes once when needed).
   ntk::platform::ensure_fast_blas(argc, argv);
 
   CLI::App app{
@@ -40,7 +42,8 @@ int main(int argc, char** argv) {
       "  ntk kernel --arch 'dense(w_std=1.5), relu, dense' --x1 train.npy --out K.npy\n"
       "Run 'ntk <command> --help' for each command's options."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("ntk ") + NTK_VERSION_STRING);
+  app.set_version_flag("--version", std::string("ntk ") + NTK_VERSION_STRING +
+                                        " (BLAS: " + ntk::platform::blas_vendor() + ")");
   auto& entries = ntk::cli::CommandRegistry::entries();
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

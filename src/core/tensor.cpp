@@ -8,7 +8,9 @@
 
 namespace ntk {
 
-const char* dtype_name(DType dtype) { return dtype == DType::kFloat32 ? "float32" : "float64"; }
+const char* dtype_name(DType dtype) {
+  return dtype == DType::kFloat32 ? "float32" : "float64";
+}
 
 DType parse_dtype(const std::string& name) {
   if (name == "float32") return DType::kFloat32;
@@ -17,13 +19,15 @@ DType parse_dtype(const std::string& name) {
 }
 
 int64_t first_non_finite(const double* p, int64_t n, int threads) {
-  // A double is finite iff its exponent bits are not all ones; a block is scanned whole (no early exit, so the
-  // compiler vectorises it) and only a block with a bad value is searched for its position.
+  // A double is finite iff its exponent bits are not all ones; a block is scanned whole (no early exit, so
+  // the compiler vectorises it) and only a block with a bad value is searched for its position.
   constexpr uint64_t kExponent = 0x7ff0000000000000ull;
   constexpr int64_t kBlock = 4096;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   int64_t first = n;
-#pragma omp parallel for schedule(static) reduction(min : first) num_threads(std::max(threads, 1)) if (blocks > 16)
+#pragma omp parallel for schedule(static) reduction(min      \
+                                                    : first) \
+    num_threads(std::max(threads, 1)) if (blocks > 16)
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t begin = b * kBlock, end = std::min(n, begin + kBlock);
     uint64_t bad = 0;

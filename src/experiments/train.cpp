@@ -127,8 +127,13 @@ double equivalent_flow_time(const TrainOptions& options, double learning_rate, i
 }
 
 void set_blas_threads(const Context& ctx) {
+  // Looked up at run time: the build links either OpenBLAS or MKL (cmake/NtkBlas.cmake).
   using SetThreads = void (*)(int);
-  static SetThreads fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  static SetThreads fn = [] {
+    void* f = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+    if (!f) f = dlsym(RTLD_DEFAULT, "MKL_Set_Num_Threads");
+    return reinterpret_cast<SetThreads>(f);
+  }();
   if (fn) fn(ctx.num_threads());
 }
 

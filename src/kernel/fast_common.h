@@ -384,8 +384,8 @@ inline void apply_act(const FastStep& st, const ActConsts<S>& k, typename S::V& 
   const V inv2pi = S::set1(T(1.0 / (2 * M_PI))), two_pi = S::set1(T(2 * M_PI));
   switch (st.act) {
     case ActKind::kABRelu:
-      arc_cosine_map<S, vmath::AcosRange::kAny, false>(k, clamped_correlation<S>(c, b1, b2), c, t, with_ntk, a1,
-                                                       q1, a2, q2);
+      arc_cosine_map<S, vmath::AcosRange::kAny, false>(k, clamped_correlation<S>(c, b1, b2), c, t, with_ntk,
+                                                       a1, q1, a2, q2);
       break;
     case ActKind::kSign: {
       const V rho = S::min(S::max(c * (b1 * b2), mone), one);

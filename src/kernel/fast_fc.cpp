@@ -42,7 +42,8 @@ inline double exact_dot(const double* a, const double* b, int64_t d) {
 }
 
 // exact_dot(x_r, x_r, d) for the `rows` consecutive rows at x (rows <= kSelfRows), bit for bit: each row's
-// sum runs in index order as there, but the rows' chains run side by side instead of one add latency per term.
+// sum runs in index order as there, but the rows' chains run side by side instead of one add latency per
+// term.
 constexpr int kSelfRows = 8;
 inline void exact_self_dots(const double* x, int64_t rows, int64_t d, double* dots) {
   double acc[kSelfRows] = {};

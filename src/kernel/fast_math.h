@@ -29,8 +29,8 @@ inline constexpr float kAsinP32[5] = {0.16666672414795305f, 0.07498855072600821f
                                       0.026554542206161328f, 0.038085023561092654f};
 
 // sqrt(x) for x ≥ 0 from the 14-bit reciprocal square root estimate, one Goldschmidt step (28 bits) and one
-// Newton correction of the root (which doubles the bits again); 0 for x below the smallest normal (the estimate treats
-// subnormals as 0), which is below anything the kernels can resolve.
+// Newton correction of the root (which doubles the bits again); 0 for x below the smallest normal (the
+// estimate treats subnormals as 0), which is below anything the kernels can resolve.
 inline __m512d sqrt_pd(__m512d x) {
   const __m512d half = _mm512_set1_pd(0.5);
   const __m512d y = _mm512_rsqrt14_pd(x);
@@ -58,9 +58,9 @@ inline __m512 sqrt_ps(__m512 x) {
 }
 
 // Which ρ a call of acos_sin_pd/ps may see. kAny: all of [-1, 1]. The others let a caller that has checked a
-// whole vector (as the engines do, for rows of pairs together) drop the other branch's work: kUpper, every lane
-// in (1/2, 1] (deep ReLU networks, where correlations climb towards 1); kCentral, every lane in [-1/2, 1/2].
-// On its range each gives bit for bit the result of kAny (the same operations on the same values).
+// whole vector (as the engines do, for rows of pairs together) drop the other branch's work: kUpper, every
+// lane in (1/2, 1] (deep ReLU networks, where correlations climb towards 1); kCentral, every lane in [-1/2,
+// 1/2]. On its range each gives bit for bit the result of kAny (the same operations on the same values).
 enum class AcosRange { kAny, kUpper, kCentral };
 
 // θ = acos ρ and sn = sqrt(1 - ρ²) for ρ ∈ [-1, 1]. For |ρ| ≤ 1/2, acos ρ = π/2 - asin ρ; above,
@@ -94,9 +94,9 @@ inline void acos_sin_pd(__m512d rho, __m512d& theta, __m512d& sn) {
     theta = _mm512_add_pd(as, as);
     return;
   }
-  const __m512d th = kRange == AcosRange::kCentral
-                         ? _mm512_sub_pd(pi_2, as)
-                         : _mm512_mask_blend_pd(big, _mm512_sub_pd(pi_2, as), _mm512_add_pd(as, as));  // acos |ρ|
+  const __m512d th = kRange == AcosRange::kCentral ? _mm512_sub_pd(pi_2, as)
+                                                   : _mm512_mask_blend_pd(big, _mm512_sub_pd(pi_2, as),
+                                                                          _mm512_add_pd(as, as));  // acos |ρ|
   const __mmask8 neg = _mm512_cmp_pd_mask(rho, _mm512_setzero_pd(), _CMP_LT_OQ);
   theta = _mm512_mask_blend_pd(neg, th, _mm512_sub_pd(pi, th));
 }

@@ -15,8 +15,20 @@ const char* recommended_openblas_coretype() {
   return nullptr;
 }
 
+const char* blas_vendor() {
+#if defined(NTK_BLAS_MKL)
+  return "MKL";
+#else
+  return "OpenBLAS";
+#endif
+}
+
 void ensure_fast_blas(int argc, char** argv) {
   (void)argc;
+#if defined(NTK_BLAS_MKL)
+  (void)argv;
+  return;  // MKL picks its kernels from the CPU itself
+#endif
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv("NTK_NO_BLAS_REEXEC") != nullptr) return;
   const char* core = recommended_openblas_coretype();
   if (core == nullptr) return;

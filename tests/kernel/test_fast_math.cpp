@@ -157,18 +157,24 @@ void expect_ranges_match(Fn run) {
 
 TEST(FastMath, RangeVariantsEqualTheGeneralPath) {
   if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
-  expect_ranges_match<double>([](const std::vector<double>& r, AcosRange range, std::vector<double>& th,
-                                 std::vector<double>& sn) {
-    if (range == AcosRange::kUpper) acos_sin_f64<AcosRange::kUpper>(r, th, sn);
-    else if (range == AcosRange::kCentral) acos_sin_f64<AcosRange::kCentral>(r, th, sn);
-    else acos_sin_f64(r, th, sn);
-  });
-  expect_ranges_match<float>([](const std::vector<float>& r, AcosRange range, std::vector<float>& th,
-                                std::vector<float>& sn) {
-    if (range == AcosRange::kUpper) acos_sin_f32<AcosRange::kUpper>(r, th, sn);
-    else if (range == AcosRange::kCentral) acos_sin_f32<AcosRange::kCentral>(r, th, sn);
-    else acos_sin_f32(r, th, sn);
-  });
+  expect_ranges_match<double>(
+      [](const std::vector<double>& r, AcosRange range, std::vector<double>& th, std::vector<double>& sn) {
+        if (range == AcosRange::kUpper)
+          acos_sin_f64<AcosRange::kUpper>(r, th, sn);
+        else if (range == AcosRange::kCentral)
+          acos_sin_f64<AcosRange::kCentral>(r, th, sn);
+        else
+          acos_sin_f64(r, th, sn);
+      });
+  expect_ranges_match<float>(
+      [](const std::vector<float>& r, AcosRange range, std::vector<float>& th, std::vector<float>& sn) {
+        if (range == AcosRange::kUpper)
+          acos_sin_f32<AcosRange::kUpper>(r, th, sn);
+        else if (range == AcosRange::kCentral)
+          acos_sin_f32<AcosRange::kCentral>(r, th, sn);
+        else
+          acos_sin_f32(r, th, sn);
+      });
 }
 
 TEST(FastMath, SqrtWithinOneUlp) {
