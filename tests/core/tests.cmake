@@ -1,1 +1,2 @@
-list(APPEND NTK_TEST_SOURCES)
+list(APPEND NTK_TEST_SOURCES
+     tests/core/test_tensor.cpp)
