@@ -5,7 +5,7 @@ For every case it prints ntk's seconds per kernel entry, neural-tangents' second
 largest relative difference of the two kernels (NNGP and NTK), and writes them as JSON:
 
     {"cases": [{"name", "dtype", "n", "arch", "ntk_seconds_per_entry", "nt_seconds_per_entry", "speedup",
-                "max_rel_diff", ...}, ...], ...}
+                "max_rel_diff", ...}, ...], "ntk_blas": "MKL" | "OpenBLAS", ...}
 
 neural-tangents runs on a CPU JAX in a virtual environment of its own, created on first use from the pins in
 bench/requirements-neural-tangents.txt (default ~/.cache/ntk-bench-venv; --venv or NTK_BENCH_VENV to reuse one,
@@ -139,9 +139,9 @@ def run_ntk(ntk, arch, x_path, dtype, tmp, threads, repeat):
     cmd += ["--threads", str(threads)]
   subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
   with open(out_json) as f:
-    seconds = json.load(f)["entries"][0]["seconds"]
+    report = json.load(f)
   load = lambda name: np.load(os.path.join(tmp, name + ".npy")).astype(np.float64)
-  return load("nngp"), load("ntk"), seconds
+  return load("nngp"), load("ntk"), report["entries"][0]["seconds"], report.get("blas", "unknown")
 
 
 def compare(args):
@@ -164,7 +164,8 @@ def compare(args):
       for dtype in ("float64", "float32"):
         nt_nngp, nt_ntk, nt_first, nt_s = run_nt(arch, x, np.float64 if dtype == "float64" else np.float32,
                                                    args.repeat)
-        k_nngp, k_ntk, k_s = run_ntk(ntk, arch, x_path, dtype, tmp, args.threads, args.repeat)
+        k_nngp, k_ntk, k_s, results["ntk_blas"] = run_ntk(ntk, arch, x_path, dtype, tmp, args.threads,
+                                                          args.repeat)
         diff = max(max_rel_diff(k_nngp, nt_nngp), max_rel_diff(k_ntk, nt_ntk))
         case = {"name": name, "dtype": dtype, "n": n, "arch": arch, "input_shape": list(shape),
                 "ntk_seconds": k_s, "nt_seconds": nt_s, "nt_first_call_seconds": nt_first,
