@@ -5,7 +5,8 @@
 #   NTK_BLAS=OpenBLAS  Debian's BLAS/LAPACK (OpenBLAS through the libblas/liblapack alternatives)
 #
 # MKL is looked for where `python3 -m pip install mkl-devel` puts it (<python prefix>/lib, also the base
-# interpreter's prefix when CMake runs inside pip's isolated build environment) and under $MKLROOT (oneAPI).
+# interpreter's prefix when CMake runs inside pip's isolated build environment or a virtual environment, and
+# the user base of `pip install --user`) and under $MKLROOT (oneAPI).
 # It is linked with its GNU OpenMP threading layer, so that MKL and ntk's own OpenMP regions share libgomp's
 # threads instead of two pools competing for the cores. Why MKL first: on AVX-512 CPUs its dgemm/dsyrk run
 # at ~90% of peak against OpenBLAS 0.3.21's ~75% (docs/benchmarks.md), and the input Gram is most of a
@@ -28,7 +29,8 @@ if(NOT NTK_BLAS STREQUAL "OpenBLAS")
   endif()
   find_program(_ntk_python NAMES python3 python)
   if(_ntk_python)
-    execute_process(COMMAND "${_ntk_python}" -c "import sys; print(sys.prefix); print(sys.base_prefix)"
+    execute_process(COMMAND "${_ntk_python}" -c
+                            "import site, sys; print(sys.prefix); print(sys.base_prefix); print(site.USER_BASE)"
                     OUTPUT_VARIABLE _ntk_prefixes OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
     string(REPLACE "\n" ";" _ntk_prefixes "${_ntk_prefixes}")
     foreach(_p IN LISTS _ntk_prefixes)
