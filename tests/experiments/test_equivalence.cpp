@@ -392,10 +392,14 @@ TEST(EquivalenceOutput, PlotSvgAndPng) {
 // ---- the CLI ----
 
 int run_cli(const std::string& args, std::string* err = nullptr) {
-  const std::string log = ::testing::TempDir() + "/ntk_eq_cli.err";
+  // One file per test process: ctest runs tests in parallel (-j), and a shared name let one test read
+  // another's stderr.
+  const std::string log = ::testing::TempDir() + "/ntk_eq_cli_" + std::to_string(getpid()) + "_" +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".err";
   const std::string cmd = std::string(NTK_CLI_PATH) + " " + args + " >/dev/null 2>" + log;
   const int status = std::system(cmd.c_str());
   if (err) *err = read_text(log);
+  std::remove(log.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
