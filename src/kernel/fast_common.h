@@ -20,6 +20,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernel/fast_math.h"
@@ -354,22 +355,18 @@ inline void arc_cosine_rows(const ActConsts<S>& k, typename S::V* c, typename S:
     upper &= S::gt(rho[r], half);
     central &= S::le(S::abs(rho[r]), half);
   }
-  if (upper == S::tail(S::W)) {
+  auto all_rows = [&](auto range) {
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
-      arc_cosine_map<S, AcosRange::kUpper, kRelu>(k, rho[r], c[r], t[r], with_ntk, S::set1(A1[r]),
-                                                  S::set1(Q1[r]), a2, q2);
-  } else if (central == S::tail(S::W)) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      arc_cosine_map<S, AcosRange::kCentral, kRelu>(k, rho[r], c[r], t[r], with_ntk, S::set1(A1[r]),
-                                                    S::set1(Q1[r]), a2, q2);
-  } else {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      arc_cosine_map<S, AcosRange::kAny, kRelu>(k, rho[r], c[r], t[r], with_ntk, S::set1(A1[r]),
-                                                S::set1(Q1[r]), a2, q2);
-  }
+      arc_cosine_map<S, decltype(range)::value, kRelu>(k, rho[r], c[r], t[r], with_ntk, S::set1(A1[r]),
+                                                       S::set1(Q1[r]), a2, q2);
+  };
+  if (upper == S::tail(S::W))
+    all_rows(std::integral_constant<AcosRange, AcosRange::kUpper>());
+  else if (central == S::tail(S::W))
+    all_rows(std::integral_constant<AcosRange, AcosRange::kCentral>());
+  else
+    all_rows(std::integral_constant<AcosRange, AcosRange::kAny>());
 }
 
 // One activation on a vector of pairs. c, t: Σ and Θ (updated); (a1, b1), (a2, b2): the self quantities of

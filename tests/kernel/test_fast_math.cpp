@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -18,37 +19,36 @@ bool has_avx512() {
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
 using fast::vmath::AcosRange;
-template <AcosRange kRange = AcosRange::kAny>
-void acos_sin_f64(const std::vector<double>& rho, std::vector<double>& theta, std::vector<double>& sn) {
+// The vector functions over whole arrays (sizes a multiple of 16), in float64 or float32 lanes.
+template <class T>
+void acos_sin_lanes(const std::vector<T>& rho, std::vector<T>& theta, std::vector<T>& sn,
+                    AcosRange range = AcosRange::kAny) {
+  using V = typename fast::vmath::Lanes<T>::V;
   theta.resize(rho.size());
   sn.resize(rho.size());
-  for (size_t i = 0; i + 8 <= rho.size(); i += 8) {
-    __m512d t, s;
-    fast::vmath::acos_sin_pd<kRange>(_mm512_loadu_pd(rho.data() + i), t, s);
-    _mm512_storeu_pd(theta.data() + i, t);
-    _mm512_storeu_pd(sn.data() + i, s);
+  for (size_t i = 0; i + 64 / sizeof(T) <= rho.size(); i += 64 / sizeof(T)) {
+    V r, t, s;
+    std::memcpy(&r, rho.data() + i, sizeof r);
+    if (range == AcosRange::kUpper)
+      fast::vmath::acos_sin<T, AcosRange::kUpper>(r, t, s);
+    else if (range == AcosRange::kCentral)
+      fast::vmath::acos_sin<T, AcosRange::kCentral>(r, t, s);
+    else
+      fast::vmath::acos_sin<T>(r, t, s);
+    std::memcpy(theta.data() + i, &t, sizeof t);
+    std::memcpy(sn.data() + i, &s, sizeof s);
   }
 }
-template <AcosRange kRange = AcosRange::kAny>
-void acos_sin_f32(const std::vector<float>& rho, std::vector<float>& theta, std::vector<float>& sn) {
-  theta.resize(rho.size());
-  sn.resize(rho.size());
-  for (size_t i = 0; i + 16 <= rho.size(); i += 16) {
-    __m512 t, s;
-    fast::vmath::acos_sin_ps<kRange>(_mm512_loadu_ps(rho.data() + i), t, s);
-    _mm512_storeu_ps(theta.data() + i, t);
-    _mm512_storeu_ps(sn.data() + i, s);
+template <class T>
+void sqrt_lanes(const std::vector<T>& x, std::vector<T>& y) {
+  using V = typename fast::vmath::Lanes<T>::V;
+  y.resize(x.size());
+  for (size_t i = 0; i + 64 / sizeof(T) <= x.size(); i += 64 / sizeof(T)) {
+    V v;
+    std::memcpy(&v, x.data() + i, sizeof v);
+    v = fast::vmath::sqrt_fast<T>(v);
+    std::memcpy(y.data() + i, &v, sizeof v);
   }
-}
-void sqrt_f64(const std::vector<double>& x, std::vector<double>& y) {
-  y.resize(x.size());
-  for (size_t i = 0; i + 8 <= x.size(); i += 8)
-    _mm512_storeu_pd(y.data() + i, fast::vmath::sqrt_pd(_mm512_loadu_pd(x.data() + i)));
-}
-void sqrt_f32(const std::vector<float>& x, std::vector<float>& y) {
-  y.resize(x.size());
-  for (size_t i = 0; i + 16 <= x.size(); i += 16)
-    _mm512_storeu_ps(y.data() + i, fast::vmath::sqrt_ps(_mm512_loadu_ps(x.data() + i)));
 }
 #pragma GCC pop_options
 
@@ -102,14 +102,14 @@ TEST(FastMath, AcosAndSinAgreeWithLibmFloat64) {
   if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
   const std::vector<double> rho = correlation_grid<double>();
   std::vector<double> theta, sn;
-  acos_sin_f64(rho, theta, sn);
+  acos_sin_lanes(rho, theta, sn);
   double worst_theta = 0, worst_sn = 0;
   worst_errors(rho, theta, sn, 1e-8L, 2.2e-16L, worst_theta, worst_sn);
   EXPECT_LE(worst_theta, 2.0);
   EXPECT_LE(worst_sn, 2.0);
   // The end points are exact: acos 1 = 0, acos -1 = π, acos 0 = π/2.
   std::vector<double> ends = {1.0, -1.0, 0.0, -0.0, 1.0, 1.0, 1.0, 1.0}, te, se;
-  acos_sin_f64(ends, te, se);
+  acos_sin_lanes(ends, te, se);
   EXPECT_EQ(te[0], 0.0);
   EXPECT_EQ(te[1], M_PI);
   EXPECT_EQ(te[2], M_PI / 2);
@@ -121,7 +121,7 @@ TEST(FastMath, AcosAndSinAgreeWithLibmFloat32) {
   if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
   const std::vector<float> rho = correlation_grid<float>();
   std::vector<float> theta, sn;
-  acos_sin_f32(rho, theta, sn);
+  acos_sin_lanes(rho, theta, sn);
   double worst_theta = 0, worst_sn = 0;
   worst_errors(rho, theta, sn, 1e-4L, 1.2e-7L, worst_theta, worst_sn);
   EXPECT_LE(worst_theta, 2.0);
@@ -131,8 +131,8 @@ TEST(FastMath, AcosAndSinAgreeWithLibmFloat32) {
 // The range-specialised variants (for vectors whose every lane is in (1/2, 1] or in [-1/2, 1/2]) give the
 // general result bit for bit there: the engines pick them per block, so a pair's value must not depend on
 // its neighbours.
-template <class T, class Fn>
-void expect_ranges_match(Fn run) {
+template <class T>
+void expect_ranges_match() {
   const std::vector<T> grid = correlation_grid<T>();
   std::vector<T> upper, central;
   for (T r : grid) {
@@ -141,40 +141,23 @@ void expect_ranges_match(Fn run) {
   }
   for (auto* v : {&upper, &central})
     while (v->size() % 16) v->push_back(v->back());
-  for (const auto* v : {&upper, &central})
-    for (AcosRange range : {AcosRange::kAny, v == &upper ? AcosRange::kUpper : AcosRange::kCentral}) {
-      std::vector<T> theta, sn, theta_any, sn_any;
-      run(*v, range, theta, sn);
-      run(*v, AcosRange::kAny, theta_any, sn_any);
-      for (size_t i = 0; i < v->size(); ++i) {
-        ASSERT_EQ(theta[i], theta_any[i]) << "rho = " << (*v)[i];
-        ASSERT_EQ(sn[i], sn_any[i]) << "rho = " << (*v)[i];
-      }
+  for (const auto* v : {&upper, &central}) {
+    std::vector<T> theta, sn, theta_any, sn_any;
+    acos_sin_lanes(*v, theta, sn, v == &upper ? AcosRange::kUpper : AcosRange::kCentral);
+    acos_sin_lanes(*v, theta_any, sn_any);
+    for (size_t i = 0; i < v->size(); ++i) {
+      ASSERT_EQ(theta[i], theta_any[i]) << "rho = " << (*v)[i];
+      ASSERT_EQ(sn[i], sn_any[i]) << "rho = " << (*v)[i];
     }
+  }
   EXPECT_GT(upper.size(), 1000u);
   EXPECT_GT(central.size(), 1000u);
 }
 
 TEST(FastMath, RangeVariantsEqualTheGeneralPath) {
   if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
-  expect_ranges_match<double>(
-      [](const std::vector<double>& r, AcosRange range, std::vector<double>& th, std::vector<double>& sn) {
-        if (range == AcosRange::kUpper)
-          acos_sin_f64<AcosRange::kUpper>(r, th, sn);
-        else if (range == AcosRange::kCentral)
-          acos_sin_f64<AcosRange::kCentral>(r, th, sn);
-        else
-          acos_sin_f64(r, th, sn);
-      });
-  expect_ranges_match<float>(
-      [](const std::vector<float>& r, AcosRange range, std::vector<float>& th, std::vector<float>& sn) {
-        if (range == AcosRange::kUpper)
-          acos_sin_f32<AcosRange::kUpper>(r, th, sn);
-        else if (range == AcosRange::kCentral)
-          acos_sin_f32<AcosRange::kCentral>(r, th, sn);
-        else
-          acos_sin_f32(r, th, sn);
-      });
+  expect_ranges_match<double>();
+  expect_ranges_match<float>();
 }
 
 TEST(FastMath, SqrtWithinOneUlp) {
@@ -194,8 +177,8 @@ TEST(FastMath, SqrtWithinOneUlp) {
   while (xf.size() % 16) xf.push_back(1.0f);
   std::vector<double> y;
   std::vector<float> yf;
-  sqrt_f64(x, y);
-  sqrt_f32(xf, yf);
+  sqrt_lanes(x, y);
+  sqrt_lanes(xf, yf);
   double worst = 0, worst_f = 0;
   for (size_t i = 0; i < x.size(); ++i)
     worst = std::max(
@@ -207,7 +190,7 @@ TEST(FastMath, SqrtWithinOneUlp) {
   EXPECT_LE(worst_f, 1.0);
   // Exact squares come out exact (1e-306 is a square of a double to within its own rounding).
   std::vector<double> ys;
-  sqrt_f64(squares, ys);
+  sqrt_lanes(squares, ys);
   for (size_t i = 0; i < squares.size(); ++i)
     if (i != 5) EXPECT_EQ(ys[i], roots[i]) << squares[i];
 }
