@@ -13,8 +13,9 @@ namespace ntk {
 #if defined(NTK_BLAS_MKL)
 namespace {
 // MKL's strict conditional numerical reproducibility, set when the library is loaded (before any MKL call):
-// without it MKL's gemm may split work differently for different thread counts and round differently, and
-// ntk's results must not depend on --threads (the OpenBLAS builds' gemm does not split the inner dimension).
+// without it MKL's gemm splits work differently for different thread counts and rounds differently (as
+// OpenBLAS's does for large products), and the equivalence experiment, which sets the BLAS threads from
+// --threads, must give the same numbers for every thread count.
 // Measured cost on the FC benchmark's 8192 x 3072 SYRK: none (docs/benchmarks.md).
 const int kMklReproducible = [] {
   constexpr int kCbwrAuto = 2, kCbwrStrict = 0x10000;  // mkl_types.h: MKL_CBWR_AUTO, MKL_CBWR_STRICT

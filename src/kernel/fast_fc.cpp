@@ -47,7 +47,7 @@ inline double exact_dot(const double* a, const double* b, int64_t d) {
 constexpr int kSelfRows = 8;
 inline void exact_self_dots(const double* x, int64_t rows, int64_t d, double* dots) {
   double acc[kSelfRows] = {};
-  if (rows == kSelfRows) {
+  if (rows == kSelfRows) {  // constant trip count: the accumulators stay in registers
     for (int64_t k = 0; k < d; ++k)
       for (int r = 0; r < kSelfRows; ++r) acc[r] += x[r * d + k] * x[r * d + k];
   } else {
