@@ -301,7 +301,18 @@ Tensor load_npy(const std::string& path) {
   const int64_t n = detail::checked_product(h.shape, 1, path);
   Tensor t;
   t.shape = h.shape;
-  t.data.resize(static_cast<size_t>(n));
+  const auto truncated = [&](int64_t have) {
+    NTK_IO_FAIL(ErrorKind::kInvalidInput, path,
+                "truncated .npy data: shape %s needs %lld bytes of data, file has %lld",
+                t.shape_string().c_str(), static_cast<long long>(n * kind.size),
+                static_cast<long long>(have));
+  };
+  // A plain file shorter than its header claims is refused before anything is allocated; gzip data (size
+  // unknown until read) grows the array chunk by chunk, so memory follows the data actually present.
+  const int64_t left = in.bytes_left();
+  if (left >= 0 && left < n * kind.size) truncated(left);
+  detail::check_array_size(path, t.shape, sizeof(double));
+  if (left >= 0) t.data.resize(static_cast<size_t>(n));
   // Convert in chunks: never hold the raw bytes of a big array next to its doubles.
   constexpr int64_t kChunk = 1 << 18;
   std::vector<unsigned char> buf(static_cast<size_t>(std::min<int64_t>(n, kChunk) * kind.size));
@@ -309,12 +320,8 @@ Tensor load_npy(const std::string& path) {
     const int64_t m = std::min(kChunk, n - done);
     const size_t bytes = static_cast<size_t>(m * kind.size);
     const size_t got = in.read_some(buf.data(), bytes);
-    if (got != bytes) {
-      NTK_IO_FAIL(ErrorKind::kInvalidInput, path,
-                  "truncated .npy data: shape %s needs %lld bytes of data, file has %lld",
-                  t.shape_string().c_str(), static_cast<long long>(n * kind.size),
-                  static_cast<long long>(done * kind.size + got));
-    }
+    if (got != bytes) truncated(done * kind.size + static_cast<int64_t>(got));
+    if (left < 0) t.data.resize(static_cast<size_t>(done + m));
     detail::convert(buf.data(), m, kind, t.data.data() + done);
     done += m;
   }

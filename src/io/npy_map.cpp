@@ -170,6 +170,7 @@ void NpyMapWriter::write_rows(int64_t row_begin, int64_t rows, const double* src
                         static_cast<long long>(n_rows));
   const int64_t rs = shape_.empty() ? 1 : row_size();
   const int64_t n = rows * rs;
+  if (n == 0) return;  // src may be null then (memcpy from null is undefined even for 0 bytes)
   if (dtype_ == DType::kFloat64) {
     std::memcpy(data_ + row_begin * rs * 8, src, static_cast<size_t>(n) * 8);
   } else {
@@ -192,6 +193,7 @@ void NpyMapWriter::write_tile(int64_t row0, int64_t col0, int64_t rows, int64_t 
                         static_cast<long long>(rows), static_cast<long long>(cols),
                         static_cast<long long>(shape_[0]), static_cast<long long>(shape_[1]));
   const int64_t n2 = shape_[1];
+  if (rows == 0 || cols == 0) return;
   for (int64_t i = 0; i < rows; ++i) {
     const double* s = src + i * ld;
     if (dtype_ == DType::kFloat64) {
