@@ -212,9 +212,12 @@ void convert(const unsigned char* src, int64_t n, const Kind& k, double* dst) {
 }  // namespace
 
 int64_t checked_product(const std::vector<int64_t>& shape, int64_t item_size, const std::string& path) {
-  int64_t n = item_size;
+  // The non-zero axes must multiply without overflow too: an empty (0, 2^32, 2^32) array has a row size no
+  // int64 holds (found by fuzzing: NpyMapWriter::row_size overflowed).
+  int64_t n = item_size, nonzero = item_size;
   for (int64_t d : shape) {
-    if (d < 0 || __builtin_mul_overflow(n, d, &n)) {
+    if (d < 0 || __builtin_mul_overflow(n, d, &n) ||
+        __builtin_mul_overflow(nonzero, d == 0 ? 1 : d, &nonzero)) {
       NTK_IO_FAIL(ErrorKind::kInvalidInput, path, "array size overflows (shape has %zu axes)", shape.size());
     }
   }

@@ -75,6 +75,14 @@ NpyMapWriter NpyMapWriter::open_existing(const std::string& path, const std::str
                 h.descr.c_str(), have_shape.shape_string().c_str(), h.fortran_order ? " (Fortran order)" : "",
                 want_descr.c_str(), want_shape.shape_string().c_str());
   }
+  // The mapping is page-aligned; data_f64()/data_f32() hand out typed pointers into it, so the data must
+  // start at a multiple of the item size. Every .npy writer pads the header to 16 or 64 bytes; a hand-made
+  // header of another length (found by fuzzing: a misaligned float store) is refused.
+  if (h.data_offset % item_size(dtype) != 0) {
+    NTK_IO_FAIL(ErrorKind::kInvalidInput, partial_path,
+                "cannot resume: data starts at byte %lld, not a multiple of %d (not written by ntk or numpy)",
+                static_cast<long long>(h.data_offset), static_cast<int>(item_size(dtype)));
+  }
   const int64_t total = h.data_offset + detail::checked_product(shape, item_size(dtype), path);
   NpyMapWriter w;
   w.path_ = path;
