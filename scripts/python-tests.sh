@@ -2,7 +2,7 @@
 # The Python tests (pytest, python/tests), called by scripts/test.sh after the C++ suite.
 #
 # The extension is built in the same CMake tree as the library and the CLI (default ./build, or $NTK_BUILD_DIR)
-# with -DNTK_BUILD_PYTHON=ON, so the library is not compiled twice: only python/src/bindings.cpp is. The module and
+# with -DNTK_BUILD_PYTHON=ON, so the library is not compiled twice: only python/src/*.cpp are. The module and
 # the package land in <build>/python/ntk, which goes first on PYTHONPATH; the CLI <build>/ntk is compared against.
 #
 # NTK_TEST_PIP=1 also checks the user's route: a fresh virtual environment, `pip install .` (a full build, ~5 min on
