@@ -96,8 +96,10 @@ def _memory(memory: Union[None, int, str]) -> str:
 
 def _compute(arch: str, x1: Any, x2: Any, nngp: bool, ntk_: bool, parameterization: str, dtype: Any, device: str,
              threads: int, progress: bool, memory: Union[None, int, str]) -> Tuple[Any, Any]:
-    return _ntk.kernels(str(arch), as_real(x1, "x1"), as_real_opt(x2, "x2"), nngp, ntk_, parameterization,
-                        _dtype_name(dtype), device, int(threads), bool(progress), _memory(memory))
+    k_nngp, k_ntk, _engine = _ntk.kernels(str(arch), as_real(x1, "x1"), as_real_opt(x2, "x2"), nngp, ntk_,
+                                          parameterization, _dtype_name(dtype), device, int(threads),
+                                          bool(progress), _memory(memory))
+    return k_nngp, k_ntk
 
 
 def kernel(arch: str, x1: Any, x2: Any = None, get: str = "ntk", parameterization: str = "ntk",

@@ -504,7 +504,7 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
   ko.ctx.dtype = DType::kFloat64;
   // The reference engine: the kernels here are small (N + M rows), and the experiment measures against the
   // definition itself rather than an optimised path.
-  ko.reference = true;
+  ko.engine = "reference";
   const Matrix theta_tt = compute_kernels(base, x_train, nullptr, ko).ntk;
   const Matrix theta_st = compute_kernels(base, x_test, &x_train, ko).ntk;
   res.kernel_seconds = seconds_since(t_kernel);
