@@ -499,7 +499,7 @@ class _ArchKernel(Kernel):
     def __init__(self, W_std: float = 1.4142, b_std: float = 0.1, arch: str = "fc", depth: Optional[int] = None,
                  activation: Optional[str] = None, parameterization: str = "ntk",
                  image_shape: Optional[Tuple[int, int, int]] = None,
-                 W_std_bounds: Any = (1e-2, 1e2), b_std_bounds: Any = (1e-4, 1e2), fd_step: float = 1e-2,
+                 W_std_bounds: Any = (1e-2, 1e2), b_std_bounds: Any = (1e-4, 1e2), fd_step: float = 2e-3,
                  threads: int = 0) -> None:
         self.W_std = W_std
         self.b_std = b_std
@@ -588,7 +588,8 @@ class _ArchKernel(Kernel):
 
     def _log_derivative(self, f: Any, v: float) -> np.ndarray:
         """d f(e^θ) / dθ at θ = log v: central differences at steps h and h/2, Richardson-extrapolated,
-        (4 D(h/2) − D(h)) / 3, whose error is O(h⁴) (≈1e-8 relative at the default h = 1e-2)."""
+        (4 D(h/2) − D(h)) / 3. The error is O(h⁴): for K ∝ v^n it is about (n·h)⁴/480 relative, 1e-10 at the
+        default h = 2e-3 and n = 8; rounding adds about 1e-16/h."""
         h = float(self.fd_step)
         if not (h > 0 and math.isfinite(h)):
             raise ValueError(f"fd_step must be a number > 0, got {self.fd_step!r}")
@@ -617,7 +618,8 @@ class NTKKernel(_ArchKernel):
 
     ``eval_gradient`` gives dK/dlog W_std and dK/dlog b_std: exactly where the kernel is homogeneous in W_std
     (bias-free ``fc`` with relu-like activations), else by Richardson-extrapolated central differences in log
-    space (steps ``fd_step`` and ``fd_step``/2; 4 extra kernels per hyperparameter, error O(fd_step⁴)).
+    space (steps ``fd_step`` and ``fd_step``/2; 4 extra kernels per hyperparameter, error O(fd_step⁴), about
+    1e-10 relative at the default 2e-3; tested against finer differences).
     ``GaussianProcessRegressor(kernel=NTKKernel() + WhiteKernel())`` fits them by marginal likelihood."""
 
     _get = "ntk"
