@@ -549,14 +549,19 @@ def _stds(w: torch.Tensor, b: Optional[torch.Tensor], fan_in: int) -> Tuple[floa
     return ws, bs
 
 
-def to_arch(module: nn.Module, w_std: Optional[float] = None, b_std: Optional[float] = None) -> TorchArch:
+_WMARK = "\x00"
+
+
+def to_arch(module: nn.Module, w_std: Optional[float] = None, b_std: Optional[float] = None,
+            widths: bool = True) -> TorchArch:
     """The ntk architecture and parameterization of a PyTorch model (its infinite-width limit).
 
     ntk.torch's own layers translate exactly (their w_std, b_std, parameterization). PyTorch's ``nn.Linear`` /
     ``nn.Conv2d`` are taken in the standard parameterization with the law their parameters look drawn from:
     w_std = √(fan_in·mean(W²)), b_std = √mean(b²) (PyTorch's default init gives w_std ≈ 1/√3), unless
     ``w_std`` / ``b_std`` are given (for every such layer). Widths are written out (the standard
-    parameterization's NTK depends on them). Conv2d: square kernels, no dilation or groups; padding 0 is
+    parameterization's NTK depends on them); ``widths=False`` leaves the hidden ones out (the readout keeps its
+    number of outputs), for ``ntk.kernels`` / :func:`network` at any width. Conv2d: square kernels, no dilation or groups; padding 0 is
     ``valid``, padding (k−1)/2 with stride 1 (or ``padding="same"``) is ``same`` (``circular`` with
     ``padding_mode="circular"``). AvgPool2d: padding 0 (``valid``), or stride 1 and padding (k−1)/2 counting
     padding (``same``). Images: the model's NCHW is ntk's NHWC (give ``ntk.kernels`` :func:`nhwc` inputs).
@@ -565,6 +570,11 @@ def to_arch(module: nn.Module, w_std: Optional[float] = None, b_std: Optional[fl
     params: List[str] = []
     items = _translate(module, "", params, w_std, b_std, spatial=None)
     arch = ", ".join(items)
+    parts = arch.split(_WMARK)  # width=N, fields sit between markers; the last one is the readout's
+    if not widths and len(parts) > 3:
+        arch = "".join(p for i, p in enumerate(parts) if i % 2 == 0 or i == len(parts) - 2)
+    else:
+        arch = "".join(parts)
     kinds = set(params)
     if len(kinds) > 1:
         raise ValueError("to_arch: the model mixes ntk- and standard-parameterized layers; ntk's kernels take one "
@@ -602,19 +612,20 @@ def _translate(module: nn.Module, prefix: str, params: List[str], w_std: Optiona
                                                           spatial)) + ")")
         elif isinstance(m, Dense):
             params.append(m.parameterization)
-            out.append(f"dense(width={m.out_features}, w_std={_fmt(m.w_std)}, b_std={_fmt(m.b_std)}"
+            out.append(f"dense({_WMARK}width={m.out_features}, {_WMARK}w_std={_fmt(m.w_std)}, b_std={_fmt(m.b_std)}"
                        + ("" if m.trainable else ", trainable=false") + ")")
         elif isinstance(m, Conv):
             params.append(m.parameterization)
             spatial = True
-            out.append(f"conv({m.k}, stride={m.stride}, pad={m.pad}, width={m.out_channels}, w_std={_fmt(m.w_std)}, "
-                       f"b_std={_fmt(m.b_std)}" + ("" if m.trainable else ", trainable=false") + ")")
+            out.append(f"conv({m.k}, stride={m.stride}, pad={m.pad}, {_WMARK}width={m.out_channels}, {_WMARK}"
+                       f"w_std={_fmt(m.w_std)}, b_std={_fmt(m.b_std)}" + ("" if m.trainable else ", trainable=false")
+                       + ")")
         elif isinstance(m, nn.Linear):
             params.append("standard")
             ws, bs = _stds(m.weight, m.bias, m.in_features)
             ws, bs = (ws if w_std is None else w_std), (bs if b_std is None or m.bias is None else b_std)
             frozen = not m.weight.requires_grad
-            out.append(f"dense(width={m.out_features}, w_std={_fmt(ws)}, b_std={_fmt(bs)}"
+            out.append(f"dense({_WMARK}width={m.out_features}, {_WMARK}w_std={_fmt(ws)}, b_std={_fmt(bs)}"
                        + (", trainable=false" if frozen else "") + ")")
         elif isinstance(m, nn.Conv2d):
             k = m.kernel_size
@@ -642,7 +653,7 @@ def _translate(module: nn.Module, prefix: str, params: List[str], w_std: Optiona
             ws, bs = (ws if w_std is None else w_std), (bs if b_std is None or m.bias is None else b_std)
             spatial = True
             frozen = not m.weight.requires_grad
-            out.append(f"conv({kk}, stride={s}, pad={mode}, width={m.out_channels}, w_std={_fmt(ws)}, "
+            out.append(f"conv({kk}, stride={s}, pad={mode}, {_WMARK}width={m.out_channels}, {_WMARK}w_std={_fmt(ws)}, "
                        f"b_std={_fmt(bs)}" + (", trainable=false" if frozen else "") + ")")
         elif isinstance(m, nn.AvgPool2d) or isinstance(m, AvgPool):
             if isinstance(m, AvgPool):
@@ -783,23 +794,33 @@ def empirical_ntk(module: nn.Module, x1: Any, x2: Any = None, mode: str = "trace
 def monte_carlo_kernels(arch: str, x1: Any, x2: Any = None, width: int = 512, samples: int = 8, seed: int = 0,
                         parameterization: str = "ntk", get_ntk: bool = True, layout: str = "NCHW",
                         input_shape: Optional[Sequence[int]] = None) -> "_ntk.Kernels":
-    """Monte Carlo NNGP and NTK over ``samples`` PyTorch twins of width ``width`` (seeds seed, seed+1, ...):
-    NNGP = mean of f(x1)·f(x2)ᵀ / K, NTK = mean empirical NTK (traced over the K outputs).
+    """Monte Carlo NNGP and NTK over ``samples`` PyTorch twins of width ``width`` (seeds seed, seed+1, ...).
 
-    Inputs in ``layout``; ``input_shape`` (ntk's) defaults to the inputs' example shape."""
+    NTK: the mean empirical NTK (traced over the outputs). NNGP: the mean over twins of what f(x1)·f(x2)
+    averages to over the readout's draw given the hidden features h, w_std²·h(x1)·h(x2)/n + b_std² (the
+    readout is the last module, a :class:`Dense`); a plain f·fᵀ estimate would not improve with the width, as
+    its readout noise does not shrink. Inputs in ``layout``; ``input_shape`` (ntk's) defaults to the inputs'."""
     a = _as_tensor(x1, torch.float64)
     b = None if x2 is None else _as_tensor(x2, torch.float64)
     if input_shape is None:
         shp = tuple(a.shape[1:])
         input_shape = (shp[1], shp[2], shp[0]) if (a.dim() == 4 and layout == "NCHW") else shp
-    nngp = 0.0
-    ntk_ = 0.0
+    nngp: Any = 0.0
+    ntk_: Any = 0.0
     for s in range(int(samples)):
         net = network(arch, width, parameterization, input_shape, seed=seed + s, layout=layout)
+        readout = net[len(net) - 1]
         with torch.no_grad():
-            fa = net(a)
-            fb = fa if b is None else net(b)
-        nngp = nngp + (fa @ fb.T).numpy() / fa.shape[1]
+            if isinstance(readout, Dense):
+                body = nn.Sequential(*list(net)[:-1])
+                ha = body(a if layout == "NCHW" or a.dim() != 4 else a.permute(0, 3, 1, 2))
+                hb = ha if b is None else body(b if layout == "NCHW" or b.dim() != 4 else b.permute(0, 3, 1, 2))
+                k = (readout.w_std ** 2) * (ha @ hb.T) / ha.shape[1] + readout.b_std ** 2
+            else:
+                fa = net(a)
+                fb = fa if b is None else net(b)
+                k = (fa @ fb.T) / fa.shape[1]
+        nngp = nngp + k.numpy()
         if get_ntk:
             ntk_ = ntk_ + empirical_ntk(net, a, b)
     return _ntk.Kernels(nngp=nngp / samples, ntk=(ntk_ / samples) if get_ntk else None)

@@ -244,3 +244,21 @@ def test_blas_coretype_is_set():
     core = recommended_openblas_coretype()
     if core is not None:
         assert os.environ.get("OPENBLAS_CORETYPE")
+
+
+def test_version_is_written_once(cli):
+    """CMakeLists.txt's project() version = the library's NTK_VERSION_STRING = ntk.__version__ = `ntk --version`
+    (= the installed distribution's, when installed from a wheel)."""
+    import re
+    from importlib import metadata
+
+    with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+        cmake = re.search(r"project\(ntk VERSION ([0-9.]+)", f.read()).group(1)
+    with open(os.path.join(ROOT, "include", "ntk", "version.h")) as f:
+        header = re.search(r'NTK_VERSION_STRING "([^"]+)"', f.read()).group(1)
+    assert cmake == header == ntk.__version__
+    assert run_cli(cli, "--version").stdout.split()[:2] == ["ntk", ntk.__version__]
+    try:
+        assert metadata.version("ntk") == ntk.__version__
+    except metadata.PackageNotFoundError:
+        pass  # running from the build tree
