@@ -20,7 +20,6 @@ import glob
 import hashlib
 import io
 import os
-import shutil
 import subprocess
 import sys
 import tempfile

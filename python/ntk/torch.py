@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -561,8 +561,9 @@ def to_arch(module: nn.Module, w_std: Optional[float] = None, b_std: Optional[fl
     w_std = √(fan_in·mean(W²)), b_std = √mean(b²) (PyTorch's default init gives w_std ≈ 1/√3), unless
     ``w_std`` / ``b_std`` are given (for every such layer). Widths are written out (the standard
     parameterization's NTK depends on them); ``widths=False`` leaves the hidden ones out (the readout keeps its
-    number of outputs), for ``ntk.kernels`` / :func:`network` at any width. Conv2d: square kernels, no dilation or groups; padding 0 is
-    ``valid``, padding (k−1)/2 with stride 1 (or ``padding="same"``) is ``same`` (``circular`` with
+    number of outputs), for ``ntk.kernels`` / :func:`network` at any width. Conv2d: square kernels, no
+    dilation or groups; padding 0 is ``valid``, padding (k−1)/2 with stride 1 (or ``padding="same"``) is
+    ``same`` (``circular`` with
     ``padding_mode="circular"``). AvgPool2d: padding 0 (``valid``), or stride 1 and padding (k−1)/2 counting
     padding (``same``). Images: the model's NCHW is ntk's NHWC (give ``ntk.kernels`` :func:`nhwc` inputs).
 
