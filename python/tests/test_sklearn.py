@@ -272,7 +272,13 @@ def test_gaussian_process_regressor_fits_w_std(rng):
     w = gp.kernel_.W_std
     assert abs(w - 2.5) < abs(1.0 - 2.5) * 0.3, w
     assert gp.log_marginal_likelihood(gp.kernel_.theta) > gp.log_marginal_likelihood(start)
-    # with noise and both hyperparameters, through a sum kernel
+    # the NTK as the covariance, both hyperparameters free: W_std 1 -> 2.5, b_std 0.2 -> 0.5
+    Kt = NTKKernel(W_std=2.5, b_std=0.5, depth=1, activation="erf")(x) + 1e-4 * np.eye(80)
+    yt = np.linalg.cholesky(Kt) @ rng.standard_normal((80, 4))
+    gpt = GaussianProcessRegressor(kernel=NTKKernel(W_std=1.0, b_std=0.2, depth=1, activation="erf"),
+                                   alpha=1e-4).fit(x, yt)
+    assert abs(gpt.kernel_.W_std - 2.5) < 0.3 and abs(gpt.kernel_.b_std - 0.5) < 0.15, gpt.kernel_
+    # with noise, through a sum kernel
     gp2 = GaussianProcessRegressor(kernel=NTKKernel(W_std=1.0, b_std=0.3, depth=1) + WhiteKernel(1e-2))
     gp2.fit(x, y[:, 0])
     assert gp2.kernel_.k1.W_std != 1.0

@@ -103,9 +103,13 @@ yy = np.linalg.cholesky(K) @ rng.standard_normal((80, 4))
 gp = GaussianProcessRegressor(kernel=NNGPKernel(W_std=1.0, b_std=0.5, depth=1, activation="erf",
                                                 b_std_bounds="fixed"), alpha=1e-4).fit(x, yy)
 assert abs(gp.kernel_.W_std - 2.5) < 0.45, gp.kernel_
-gp2 = GaussianProcessRegressor(kernel=NTKKernel(W_std=1.0, b_std=0.3, depth=1)).fit(x, yy[:, 0])
-assert gp2.kernel_.W_std != 1.0
-done(t, f"NNGP W_std 1.0 -> {gp.kernel_.W_std:.3f} (truth 2.5); NTK kernel fit: {gp2.kernel_}")
+Kt = NTKKernel(W_std=2.5, b_std=0.5, depth=1, activation="erf")(x) + 1e-4 * np.eye(80)
+yt = np.linalg.cholesky(Kt) @ rng.standard_normal((80, 4))
+gp2 = GaussianProcessRegressor(kernel=NTKKernel(W_std=1.0, b_std=0.2, depth=1, activation="erf"),
+                               alpha=1e-4).fit(x, yt)
+assert abs(gp2.kernel_.W_std - 2.5) < 0.3 and abs(gp2.kernel_.b_std - 0.5) < 0.15, gp2.kernel_
+done(t, f"NNGPKernel W_std 1.0 -> {gp.kernel_.W_std:.3f}; NTKKernel W_std 1.0 -> {gp2.kernel_.W_std:.3f}, "
+        f"b_std 0.2 -> {gp2.kernel_.b_std:.3f} (truth 2.5, 0.5)")
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
