@@ -7,6 +7,8 @@
 #
 # NTK_TEST_PIP=1 also checks the user's route: a fresh virtual environment, `pip install .` (a full build, ~5 min on
 # 2 cores) and the same tests against the installed package.
+# NTK_TEST_WHEEL=1 also runs python/tests/test_wheel.py: scripts/build-wheel.sh (a self-contained wheel,
+# ~10-15 min), installed alone into a fresh virtual environment, checked there (python/tests/wheel_check.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

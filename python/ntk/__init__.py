@@ -2,8 +2,8 @@
 
 The Python front end of the ntk C++ library (the same engine as the ``ntk`` command-line tool, bit for bit).
 Architectures are written in the architecture language of docs/architecture.md, e.g.
-``"repeat(3, conv(3, w_std=1.41, b_std=0.1), relu), gap, dense"``. Arrays are NumPy arrays: inputs (N, d) or
-(N, H, W, C), kernels (N1, N2).
+``"repeat(3, conv(3, w_std=1.41, b_std=0.1), relu), gap, dense"``. Inputs are (N, d) or (N, H, W, C) (images
+channels-last), kernels (N1, N2) NumPy arrays.
 
     >>> import numpy as np, ntk
     >>> x = np.random.default_rng(0).standard_normal((10, 5))
@@ -11,7 +11,15 @@ Architectures are written in the architecture language of docs/architecture.md, 
     >>> k = ntk.kernels("dense(w_std=1.5, b_std=0.2), relu, dense", x, x[:3])   # k.nngp, k.ntk: (10, 3)
 
 Submodules: :mod:`ntk.predict` (gradient flow, GP inference, one-hot regression), :mod:`ntk.datasets`
-(IDX, CIFAR-10, image folders, LIBSVM, UCI, CSV, .npy), :mod:`ntk.plot` (equivalence figures, matplotlib).
+(IDX, CIFAR-10, image folders, LIBSVM, UCI, CSV, .npy), :mod:`ntk.plot` (equivalence figures, matplotlib),
+:mod:`ntk.sklearn` (estimators and Gaussian-process kernels), :mod:`ntk.torch` (PyTorch twins, ``to_arch``,
+empirical NTKs by autograd; imports torch).
+
+Arrays in: NumPy arrays, PyTorch CPU tensors, JAX arrays, anything with ``__dlpack__`` or ``__array__``, lists;
+read without a copy where the extension can (see :mod:`ntk._arrays`). Kernels are computed in the inputs'
+precision (float32 in, float32 out) unless ``dtype=`` says otherwise; GPU tensors and non-numeric dtypes are
+refused with a one-line ValueError.
+
 Errors from the library are ValueError (bad input), MemoryError (a job that cannot fit), OSError (I/O) with the
 CLI's one-line message; Ctrl-C during a long call raises KeyboardInterrupt.
 """
@@ -29,7 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union  
 import numpy as np  # noqa: E402
 
 from . import _ntk  # noqa: E402
-from ._arrays import as_labels, as_real, as_real_opt, targets_2d  # noqa: E402
+from ._arrays import as_labels, as_real, as_real_opt, float_dtype_of, keeps_precision, targets_2d  # noqa: E402
 
 __version__: str = _ntk.__version__
 
@@ -37,6 +45,7 @@ __all__ = [
     "kernel",
     "kernels",
     "Kernels",
+    "engines",
     "kernels_all_depths",
     "DepthKernel",
     "empirical_kernels",
@@ -59,9 +68,9 @@ __all__ = [
 _GETS = ("ntk", "nngp")
 
 
-def _dtype_name(dtype: Any) -> str:
+def _dtype_name(dtype: Any, *inputs: Optional[np.ndarray]) -> str:
     if dtype is None:
-        return "float64"
+        return float_dtype_of(*inputs)
     if isinstance(dtype, str) and dtype in ("float32", "float64"):
         return dtype
     try:
@@ -81,6 +90,7 @@ class Kernels:
 
     nngp: np.ndarray
     ntk: np.ndarray
+    engine: str = ""  # the engine that computed them ("reference", "fast-avx2", ...)
 
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in _GETS:
@@ -95,30 +105,40 @@ def _memory(memory: Union[None, int, str]) -> str:
 
 
 def _compute(arch: str, x1: Any, x2: Any, nngp: bool, ntk_: bool, parameterization: str, dtype: Any, device: str,
-             threads: int, progress: bool, memory: Union[None, int, str]) -> Tuple[Any, Any]:
-    k_nngp, k_ntk, _engine = _ntk.kernels(str(arch), as_real(x1, "x1"), as_real_opt(x2, "x2"), nngp, ntk_,
-                                          parameterization, _dtype_name(dtype), device, int(threads),
-                                          bool(progress), _memory(memory))
-    return k_nngp, k_ntk
+             threads: int, progress: bool, memory: Union[None, int, str], engine: str,
+             on_progress: Optional[Callable[[int, int], Any]]) -> Tuple[Any, Any, str]:
+    a1, a2 = as_real(x1, "x1"), as_real_opt(x2, "x2")
+    if on_progress is not None and not callable(on_progress):
+        raise TypeError(f"on_progress must be callable as on_progress(done, total), got {on_progress!r}")
+    return _ntk.kernels(str(arch), a1, a2, nngp, ntk_, parameterization, _dtype_name(dtype, a1, a2), device,
+                        int(threads), bool(progress), _memory(memory), str(engine), on_progress)
 
 
 def kernel(arch: str, x1: Any, x2: Any = None, get: str = "ntk", parameterization: str = "ntk",
            dtype: Any = None, device: str = "cpu", threads: int = 0, progress: bool = False,
-           memory: Union[None, int, str] = None) -> np.ndarray:
+           memory: Union[None, int, str] = None, engine: str = "auto",
+           on_progress: Optional[Callable[[int, int], Any]] = None) -> np.ndarray:
     """Exact infinite-width kernel between the rows of ``x1`` and ``x2`` (``ntk kernel``).
 
     Args:
         arch: architecture, e.g. ``"dense(w_std=1.5, b_std=0.2), relu, dense"`` (docs/architecture.md).
-        x1: inputs (N1, d) or (N1, H, W, C); any real dtype and layout (converted exactly to float64).
+        x1: inputs (N1, d) or (N1, H, W, C): a NumPy array, PyTorch CPU tensor, JAX array, anything with
+            ``__dlpack__`` or ``__array__``, or a list; any real dtype and layout.
         x2: second inputs (N2, ...); None: x1 (the symmetric kernel, each pair computed once).
         get: ``"ntk"`` or ``"nngp"``.
         parameterization: ``"ntk"`` or ``"standard"`` (neural-tangents' definitions).
-        dtype: compute precision, float64 (default, as the CLI) or float32; the result has this dtype.
+        dtype: compute precision, float64 or float32; the result has this dtype. None (default): the inputs'
+            precision, float32 when x1 (and x2) are float32 or float16, else float64 (as the CLI).
         device: ``"cpu"`` or ``"cuda"`` (needs a CUDA build).
         threads: worker threads, 0 = all cores; the result does not depend on it.
         progress: draw a progress bar on stderr.
         memory: working-memory budget in bytes or as "4G" (default: 80% of RAM); a job whose kernel and working
             set do not fit is refused up front with MemoryError.
+        engine: ``"auto"`` (the fastest engine that runs the case), ``"reference"``, ``"fast"``, ``"cuda"`` or an
+            engine's name (:func:`engines` lists them and says why one cannot run a case); an engine asked for
+            by name that cannot run the case raises ValueError with its reason.
+        on_progress: called as ``on_progress(done, total)`` (kernel entries) after every tile, in the calling
+            thread; an exception it raises stops the computation and propagates.
 
     Returns:
         The (N1, N2) kernel, equal bit for bit to ``ntk kernel --out`` with the same options.
@@ -130,17 +150,32 @@ def kernel(arch: str, x1: Any, x2: Any = None, get: str = "ntk", parameterizatio
     """
     if get not in _GETS:
         raise ValueError(f"get must be 'ntk' or 'nngp', got {get!r}")
-    k_nngp, k_ntk = _compute(arch, x1, x2, get == "nngp", get == "ntk", parameterization, dtype, device, threads,
-                             progress, memory)
+    k_nngp, k_ntk, _ = _compute(arch, x1, x2, get == "nngp", get == "ntk", parameterization, dtype, device,
+                                threads, progress, memory, engine, on_progress)
     return k_ntk if get == "ntk" else k_nngp
 
 
 def kernels(arch: str, x1: Any, x2: Any = None, parameterization: str = "ntk", dtype: Any = None,
             device: str = "cpu", threads: int = 0, progress: bool = False,
-            memory: Union[None, int, str] = None) -> Kernels:
-    """Both the NNGP and the NTK from one pass of the layer recursion (see :func:`kernel` for the arguments)."""
-    k_nngp, k_ntk = _compute(arch, x1, x2, True, True, parameterization, dtype, device, threads, progress, memory)
-    return Kernels(nngp=k_nngp, ntk=k_ntk)
+            memory: Union[None, int, str] = None, engine: str = "auto",
+            on_progress: Optional[Callable[[int, int], Any]] = None) -> Kernels:
+    """Both the NNGP and the NTK from one pass of the layer recursion (see :func:`kernel` for the arguments).
+
+    ``Kernels.engine`` names the engine that computed them."""
+    k_nngp, k_ntk, name = _compute(arch, x1, x2, True, True, parameterization, dtype, device, threads, progress,
+                                   memory, engine, on_progress)
+    return Kernels(nngp=k_nngp, ntk=k_ntk, engine=name)
+
+
+def engines(arch: str, x1: Any, x2: Any = None, parameterization: str = "ntk", dtype: Any = None,
+            device: str = "cpu") -> Dict[str, str]:
+    """Every registered kernel engine and whether it can run this case (``ntk engines``).
+
+    Returns ``{name: ""}`` for an engine that can, else ``{name: reason}`` (one line), in the order ``"auto"``
+    tries them.
+    """
+    a1, a2 = as_real(x1, "x1"), as_real_opt(x2, "x2")
+    return dict(_ntk.engines_for(str(arch), a1, a2, parameterization, _dtype_name(dtype, a1, a2), device))
 
 
 @dataclass
@@ -165,6 +200,7 @@ def kernels_all_depths(x1: Any, x2: Any = None, max_depth: int = 5, activation: 
     return [DepthKernel(depth=d, fixed=f, nngp=kn, ntk=kt) for d, f, kn, kt in out]
 
 
+@keeps_precision
 def empirical_kernels(arch: str, x1: Any, x2: Any = None, width: int = 512, samples: int = 1, seed: int = 0,
                       parameterization: str = "ntk", get_ntk: bool = True, threads: int = 0) -> Kernels:
     """Monte Carlo NNGP and NTK over ``samples`` finite networks of the given width (``ntk empirical``).
@@ -227,6 +263,7 @@ class Network:
             raise ValueError("the network's input shape is not known yet: pass input_shape= or call apply() first")
         return self._net
 
+    @keeps_precision
     def apply(self, x: Any) -> np.ndarray:
         """Outputs f(x), shape (N, K)."""
         a = as_real(x, "x")
@@ -235,6 +272,7 @@ class Network:
 
     __call__ = apply
 
+    @keeps_precision
     def empirical_ntk(self, x1: Any, x2: Any = None) -> np.ndarray:
         """Per-output empirical NTK <df(x1)/dθ, df(x2)/dθ> averaged over outputs, trainable layers only."""
         a = as_real(x1, "x1")
@@ -460,3 +498,12 @@ def equivalence(arch: str = _DEFAULT_ARCH, data: Union[str, Tuple[Any, Any]] = _
 
 
 from . import datasets, plot, predict  # noqa: E402,F401
+
+
+def __getattr__(name: str) -> Any:
+    # ntk.sklearn and ntk.torch import scikit-learn / PyTorch: loaded on first use only.
+    if name in ("sklearn", "torch"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'ntk' has no attribute {name!r}")

@@ -4,6 +4,9 @@ Conventions (neural-tangents'): targets are (N,) or (N, k), one column per outpu
 ``diag_reg`` is multiplied by the mean of the kernel's diagonal unless ``reg_absolute`` is set; ``t`` is the
 gradient-flow time (``math.inf``: converged, i.e. kernel regression). neural-tangents' gradient_descent_mse
 divides the learning rate by y_train.size: pass ``learning_rate / y_train.size`` to reproduce its numbers.
+
+Arrays: NumPy, PyTorch CPU tensors, JAX arrays, lists (see :mod:`ntk`). The solvers compute in float64; their
+results are float32 when every floating-point array passed is float32.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from . import _ntk
-from ._arrays import as_labels, as_real, as_real_opt, targets_2d
+from ._arrays import as_labels, as_real, as_real_opt, keeps_precision, targets_2d
 
 __all__ = [
     "GradientFlow",
@@ -45,11 +48,13 @@ class GradientFlow:
         self._g = _ntk.GradientFlow(as_real(k_train_train, "k_train_train"), float(learning_rate), float(diag_reg),
                                     bool(reg_absolute))
 
+    @keeps_precision
     def predict_train(self, y_train: Any, t: float = math.inf, f0_train: Any = None) -> np.ndarray:
         y, flat = targets_2d(y_train, "y_train")
         f0 = None if f0_train is None else targets_2d(f0_train, "f0_train")[0]
         return _shape_like(self._g.predict_train(float(t), y, f0), flat)
 
+    @keeps_precision
     def predict_test(self, k_test_train: Any, y_train: Any, t: float = math.inf, f0_train: Any = None,
                      f0_test: Any = None) -> np.ndarray:
         y, flat = targets_2d(y_train, "y_train")
@@ -57,11 +62,13 @@ class GradientFlow:
         b = None if f0_test is None else targets_2d(f0_test, "f0_test")[0]
         return _shape_like(self._g.predict_test(float(t), as_real(k_test_train, "k_test_train"), y, a, b), flat)
 
+    @keeps_precision
     def predict_train_steps(self, y_train: Any, steps: int, f0_train: Any = None) -> np.ndarray:
         y, flat = targets_2d(y_train, "y_train")
         f0 = None if f0_train is None else targets_2d(f0_train, "f0_train")[0]
         return _shape_like(self._g.predict_train_steps(int(steps), y, f0), flat)
 
+    @keeps_precision
     def predict_test_steps(self, k_test_train: Any, y_train: Any, steps: int, f0_train: Any = None,
                            f0_test: Any = None) -> np.ndarray:
         y, flat = targets_2d(y_train, "y_train")
@@ -71,6 +78,7 @@ class GradientFlow:
                            flat)
 
 
+@keeps_precision
 def gradient_flow(k_train_train: Any, y_train: Any, k_test_train: Any = None, t: float = math.inf,
                   learning_rate: float = 1.0, diag_reg: float = 0.0, reg_absolute: bool = False,
                   f0_train: Any = None, f0_test: Any = None) -> np.ndarray:
@@ -82,6 +90,7 @@ def gradient_flow(k_train_train: Any, y_train: Any, k_test_train: Any = None, t:
     return g.predict_test(k_test_train, y_train, t, f0_train, f0_test)
 
 
+@keeps_precision
 def gradient_descent(k_train_train: Any, y_train: Any, k_test_train: Any = None, steps: int = 100,
                      learning_rate: float = 1.0, f0_train: Any = None,
                      f0_test: Any = None) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -105,6 +114,7 @@ class GpPrediction:
     variance: Optional[np.ndarray]
 
 
+@keeps_precision
 def nngp_posterior(k_train_train: Any, k_test_train: Any, y_train: Any, k_test_test: Any = None,
                    k_test_diag: Any = None, diag_reg: float = 0.0, reg_absolute: bool = False) -> GpPrediction:
     """NNGP posterior (Bayesian inference with the infinite network's prior; ``ntk regress --solver nngp-gp``)."""
@@ -115,6 +125,7 @@ def nngp_posterior(k_train_train: Any, k_test_train: Any, y_train: Any, k_test_t
     return GpPrediction(_shape_like(m, flat), c, v)
 
 
+@keeps_precision
 def ntk_gp(ntk_train_train: Any, nngp_train_train: Any, ntk_test_train: Any, nngp_test_train: Any, y_train: Any,
            t: float = math.inf, nngp_test_test: Any = None, nngp_test_diag: Any = None, learning_rate: float = 1.0,
            diag_reg: float = 0.0, reg_absolute: bool = False) -> GpPrediction:
@@ -129,6 +140,7 @@ def ntk_gp(ntk_train_train: Any, nngp_train_train: Any, ntk_test_train: Any, nng
     return GpPrediction(_shape_like(m, flat), c, v)
 
 
+@keeps_precision
 def cholesky_solve(k: Any, b: Any, diag_reg: float = 0.0, reg_absolute: bool = False) -> np.ndarray:
     """(K + diag_reg·I)⁻¹ b with jitter escalation when K is not numerically positive definite."""
     bb, flat = targets_2d(b, "b")
@@ -136,6 +148,7 @@ def cholesky_solve(k: Any, b: Any, diag_reg: float = 0.0, reg_absolute: bool = F
     return _shape_like(x, flat)
 
 
+@keeps_precision
 def kernel_regression(k_train_train: Any, k_test_train: Any, y_train: Any, diag_reg: float = 0.0,
                       reg_absolute: bool = False) -> np.ndarray:
     """K(x, X) (K(X, X) + diag_reg)⁻¹ Y: the t = ∞ predictor (``ntk regress --solver exact``)."""
@@ -147,6 +160,7 @@ def one_hot(labels: Any, num_classes: int = 0, off: float = 0.0, on: float = 1.0
     return _ntk.one_hot(as_labels(labels, "labels"), int(num_classes), float(off), float(on))
 
 
+@keeps_precision
 def one_hot_regression(k_train_train: Any, k_test_train: Any, y_train: Any, num_classes: int = 0, off: float = 0.0,
                        on: float = 1.0, diag_reg: float = 0.0,
                        reg_absolute: bool = False) -> Tuple[np.ndarray, np.ndarray]:
