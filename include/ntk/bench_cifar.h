@@ -28,6 +28,7 @@ struct CifarRun {
   double accuracy = 0;        // fraction
   double kernel_seconds = 0;  // time of the (train + test) kernel this run's row came from
   std::string arch;
+  std::string warning;  // of the kernel-regression solve (jitter added), empty when none
 };
 
 // Architectures of the paper in the architecture language.

@@ -43,14 +43,14 @@ struct RegOptions {
   bool absolute = false;  // false: diag_reg * mean(diag K) (neural-tangents' default); true: diag_reg as is
   // When K + diag_reg·I is not numerically positive definite, jitter·mean(diag K) is added on top and
   // multiplied by jitter_growth until the factorisation succeeds or max_jitter_steps attempts fail (then
-  // ntk::Error).
+  // ntk::Error). The solvers never print: what they had to do is in SolveInfo::warning, for the front ends to
+  // show.
   double jitter_start = 1e-10;
   double jitter_growth = 10.0;
   int max_jitter_steps = 10;
-  bool warn = true;  // print one "ntk: warning: ..." line on stderr when jitter had to be added
 };
 
-// What a factorisation did; returned so callers (and tests) need not parse stderr.
+// What a factorisation did: the library does not print, so callers (front ends, tests) read it here.
 struct SolveInfo {
   double mean_diagonal = 0.0;  // mean of diag(K) before regularisation
   double diag_added = 0.0;     // total absolute amount added to the diagonal (diag_reg + jitter)

@@ -20,9 +20,7 @@ void init_solvers(py::module_& m) {
     Matrix x;
     {
       py::gil_scoped_release release;
-      RegOptions reg = make_reg(diag_reg, absolute);
-      reg.warn = false;
-      x = cholesky_solve(km, bm, reg, &info);
+      x = cholesky_solve(km, bm, make_reg(diag_reg, absolute), &info);
     }
     return py::make_tuple(own_matrix(std::move(x)), info.diag_added, info.jitter, info.warning);
   });
@@ -69,7 +67,9 @@ void init_solvers(py::module_& m) {
              py::gil_scoped_acquire acquire;
              return own_matrix(std::move(out));
            })
-      .def_property_readonly("learning_rate", &GradientFlow::learning_rate);
+      .def_property_readonly("learning_rate", &GradientFlow::learning_rate)
+      // What the factorisations so far had to do (the library does not print; ntk.predict warns).
+      .def_property_readonly("warning", [](const GradientFlow& g) { return g.info().warning; });
   m.def("gradient_descent_steps",
         [](const DArr& ktt, const std::optional<DArr>& kt, const DArr& y, double lr, int64_t steps,
            const std::optional<DArr>& f0tr, const std::optional<DArr>& f0te) {
@@ -86,28 +86,27 @@ void init_solvers(py::module_& m) {
         });
   auto gp_tuple = [](GpPrediction&& p) {
     return py::make_tuple(own_matrix(std::move(p.mean)), opt_matrix(std::move(p.covariance)),
-                          p.variance.size() ? py::object(own_vector(std::move(p.variance))) : py::none());
+                          p.variance.size() ? py::object(own_vector(std::move(p.variance))) : py::none(),
+                          p.info.warning);
   };
-  m.def("nngp_posterior",
-        [gp_tuple](const DArr& ktt, const DArr& kt, const DArr& y, const std::optional<DArr>& kss,
-                   const std::optional<DArr>& kdiag, double diag_reg, bool absolute) {
-          Matrix kttm = to_matrix(ktt, "k_train_train"), ktm = to_matrix(kt, "k_test_train"),
-                 ym = to_matrix(y, "y_train", true);
-          auto kssm = to_opt_matrix(kss, "k_test_test");
-          std::optional<Vector> diag;
-          if (kdiag) {
-            Matrix dm = to_matrix(*kdiag, "k_test_diag", true);
-            diag = Eigen::Map<const Vector>(dm.data(), dm.size());
-          }
-          GpPrediction p;
-          {
-            py::gil_scoped_release release;
-            RegOptions reg = make_reg(diag_reg, absolute);
-            reg.warn = false;
-            p = nngp_posterior(kttm, ktm, ym, ptr(kssm), diag ? &*diag : nullptr, reg);
-          }
-          return gp_tuple(std::move(p));
-        });
+  m.def("nngp_posterior", [gp_tuple](const DArr& ktt, const DArr& kt, const DArr& y,
+                                     const std::optional<DArr>& kss, const std::optional<DArr>& kdiag,
+                                     double diag_reg, bool absolute) {
+    Matrix kttm = to_matrix(ktt, "k_train_train"), ktm = to_matrix(kt, "k_test_train"),
+           ym = to_matrix(y, "y_train", true);
+    auto kssm = to_opt_matrix(kss, "k_test_test");
+    std::optional<Vector> diag;
+    if (kdiag) {
+      Matrix dm = to_matrix(*kdiag, "k_test_diag", true);
+      diag = Eigen::Map<const Vector>(dm.data(), dm.size());
+    }
+    GpPrediction p;
+    {
+      py::gil_scoped_release release;
+      p = nngp_posterior(kttm, ktm, ym, ptr(kssm), diag ? &*diag : nullptr, make_reg(diag_reg, absolute));
+    }
+    return gp_tuple(std::move(p));
+  });
   m.def("ntk_gp",
         [gp_tuple](double t, const DArr& ntk_tt, const DArr& nngp_tt, const DArr& ntk_st, const DArr& nngp_st,
                    const DArr& y, const std::optional<DArr>& nngp_ss, const std::optional<DArr>& nngp_diag,
@@ -151,14 +150,15 @@ void init_solvers(py::module_& m) {
       NTK_THROW_IF_NOT(v < num_classes, "y_train: label %d is >= num_classes %d", v, num_classes);
     Matrix pred;
     std::vector<int> cls;
+    SolveInfo info;
     {
       py::gil_scoped_release release;
-      RegOptions reg = make_reg(diag_reg, absolute);
-      pred = ktm *
-             cholesky_solve(kttm, one_hot(l, num_classes, off, on), reg);  // as `ntk regress --solver exact`
+      // As `ntk regress --solver exact`.
+      pred =
+          ktm * cholesky_solve(kttm, one_hot(l, num_classes, off, on), make_reg(diag_reg, absolute), &info);
       cls = argmax_rows(pred);
     }
-    return py::make_tuple(int_array(cls), own_matrix(std::move(pred)));
+    return py::make_tuple(int_array(cls), own_matrix(std::move(pred)), info.warning);
   });
 
   py::class_<PrecomputedSvm>(m, "PrecomputedSvm")

@@ -61,6 +61,7 @@ void register_bench_cifar10(CLI::App& app) {
     nlohmann::json j;
     j["runs"] = nlohmann::json::array();
     for (const CifarRun& r : runs) {
+      print_warning(r.warning);
       std::printf("%-8s %6d %7lld %6lld %8.2f%% %12.1f\n", r.readout.c_str(), r.depth, (long long)r.train,
                   (long long)r.test, 100 * r.accuracy, r.kernel_seconds);
       j["runs"].push_back({{"readout", r.readout}, {"depth", r.depth}, {"train", r.train}, {"test", r.test},

@@ -175,19 +175,24 @@ void run_regress(const RegressArgs& a) {
   Vector variance;  // GP solvers
   std::vector<int> labels_pred;
   if (a.solver == "exact") {
-    pred = ktd * cholesky_solve(kdd, ytr, reg);
-  } else if (a.solver == "flow") {
-    pred = GradientFlow(kdd, a.lr, reg).predict_test(a.time, ktd, ytr);
-  } else if (a.solver == "gd") {
-    pred = GradientFlow(kdd, a.lr, reg).predict_test_steps(a.steps, ktd, ytr);
+    SolveInfo info;
+    pred = ktd * cholesky_solve(kdd, ytr, reg, &info);
+    print_warning(info.warning);
+  } else if (a.solver == "flow" || a.solver == "gd") {
+    GradientFlow flow(kdd, a.lr, reg);
+    pred =
+        a.solver == "flow" ? flow.predict_test(a.time, ktd, ytr) : flow.predict_test_steps(a.steps, ktd, ytr);
+    print_warning(flow.info().warning);
   } else if (a.solver == "nngp-gp") {
     GpPrediction g =
         nngp_posterior(k.nngp_dd, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr, nullptr, reg);
+    print_warning(g.info.warning);
     pred = g.mean;
     variance = g.variance;
   } else if (a.solver == "ntk-gp") {
     NtkGpEnsemble ens(k.ntk_dd, k.nngp_dd, a.lr, reg);
     GpPrediction g = ens.predict(a.time, k.ntk_td, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr);
+    print_warning(g.info.warning);
     pred = g.mean;
     variance = g.variance;
   } else {  // svm

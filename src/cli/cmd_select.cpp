@@ -180,7 +180,9 @@ void run_select(const SelectArgs& a) {
       reg.absolute = a.reg_absolute;
       std::vector<int> ltr(labels.begin(), labels.begin() + (classify ? ntr : 0));
       Matrix y = classify ? one_hot(ltr, count_classes(ltr), so.target_off, so.target_on) : Matrix(tr.y);
-      pred = kte * cholesky_solve(ktt, y, reg);
+      SolveInfo info;
+      pred = kte * cholesky_solve(ktt, y, reg, &info);
+      print_warning(info.warning);
       if (classify) lp = argmax_rows(pred);
     }
     if (classify && !test_labels.empty()) {

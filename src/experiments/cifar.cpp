@@ -155,8 +155,10 @@ std::vector<CifarRun> run_cifar_bench(const CifarBenchOptions& o) {
         Matrix targets = one_hot(y, classes, -0.1, 0.9);
         RegOptions reg;
         reg.diag_reg = o.diag_reg;
-        Matrix pred = kst * cholesky_solve(ktt, targets, reg);
+        SolveInfo info;
+        Matrix pred = kst * cholesky_solve(ktt, targets, reg, &info);
         CifarRun r;
+        r.warning = info.warning;
         r.readout = readout;
         r.depth = depth;
         r.train = n;

@@ -274,7 +274,6 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
   Progress progress(total, "equivalence", options.ctx.progress);
 
   RegOptions reg;
-  reg.warn = false;
   // Every network (and every extra initialisation) is one task. Tasks run in parallel with one BLAS thread
   // each, so each result is computed by the same single-threaded sequence of operations whatever the thread
   // count: the results do not depend on --threads. Largest widths first keeps the threads busy to the end.

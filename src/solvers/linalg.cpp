@@ -1,6 +1,5 @@
 // Regularised Cholesky (with jitter escalation) and symmetric eigendecomposition on LAPACK.
 #include <cmath>
-#include <cstdio>
 
 #include "ntk/error.h"
 #include "ntk/solvers.h"
@@ -82,7 +81,6 @@ Cholesky::Cholesky(const Matrix& k, const RegOptions& reg) {
         "diagonal) "
         "to the diagonal after %d failed Cholesky attempts",
         n, n, jitter, jitter / mean_diag, info_.jitter_steps);
-    if (reg.warn) std::fprintf(stderr, "ntk: warning: %s\n", info_.warning.c_str());
   }
 }
 
