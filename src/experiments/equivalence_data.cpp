@@ -19,7 +19,56 @@ std::string basename_of(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The two options of io::DatasetOptions the experiment offers.
+const OptionTable<io::DatasetOptions>& dataset_options() {
+  static const OptionTable<io::DatasetOptions> table = [] {
+    using io::DatasetFormat;
+    using O = io::DatasetOptions;
+    OptionTable<O> t;
+    t.add_choice("format", &O::format,
+                 std::vector<std::pair<std::string, DatasetFormat>>{{"auto", DatasetFormat::kAuto},
+                                                                    {"npy", DatasetFormat::kNpy},
+                                                                    {"csv", DatasetFormat::kCsv},
+                                                                    {"libsvm", DatasetFormat::kLibsvm},
+                                                                    {"idx", DatasetFormat::kIdx},
+                                                                    {"cifar10", DatasetFormat::kCifar10},
+                                                                    {"images", DatasetFormat::kImageFolder},
+                                                                    {"uci", DatasetFormat::kUci}},
+                 "data format (auto: by extension and content)");
+    t.add("labels", &O::labels_path,
+          "labels file for .npy / IDX inputs (IDX labels are found automatically)");
+    return t;
+  }();
+  return table;
+}
+
 }  // namespace
+
+const OptionTable<EquivalenceDataOptions>& equivalence_data_options() {
+  static const OptionTable<EquivalenceDataOptions> table = [] {
+    using D = EquivalenceDataOptions;
+    OptionTable<D> t;
+    t.add("data", &D::path, "data set: IDX, CIFAR-10 bin, image folder, LIBSVM, CSV, .npy (+ labels)");
+    t.include(dataset_options(), &D::dataset, {"format", "labels"});
+    t.add("classes", &D::classes, "labels to keep, in this order (empty: the first num_classes labels)")
+        .at_least(0);
+    t.add("num_classes", &D::num_classes,
+          "number of classes kept (the first ones) when classes is empty; two classes train one output with "
+          "targets ±1 unless one_hot")
+        .at_least(2);
+    t.add("n_train", &D::n_train, "training examples (balanced over the classes)").at_least(1).cli("--train");
+    t.add("n_test", &D::n_test, "test examples (disjoint from the training ones)").at_least(1).cli("--test");
+    t.add("downsample", &D::downsample, "average-pool images by this factor (1: none)").at_least(1);
+    t.add("standardize", &D::standardize,
+          "example: centre and scale each example to unit variance | feature: per-feature standardisation "
+          "fitted on the training rows | none")
+        .one_of({"example", "feature", "none"});
+    t.add("one_hot", &D::one_hot, "one output per class (centred one-hot targets) even for two classes");
+    t.add("data_seed", &D::seed, "seed choosing the training and test examples");
+    return t;
+  }();
+  return table;
+}
 
 EquivalenceData make_equivalence_data(const io::Dataset& ds, const EquivalenceDataOptions& o,
                                       const std::string& name) {
@@ -27,16 +76,12 @@ EquivalenceData make_equivalence_data(const io::Dataset& ds, const EquivalenceDa
                    name.c_str(), ds.x.shape_string().c_str());
   NTK_THROW_IF_NOT(static_cast<int64_t>(ds.labels.size()) == ds.x.rows(), "%s: %zu labels for %lld examples",
                    name.c_str(), ds.labels.size(), (long long)ds.x.rows());
-  NTK_THROW_IF_NOT(o.n_train >= 1, "--train must be >= 1, got %lld", (long long)o.n_train);
-  NTK_THROW_IF_NOT(o.n_test >= 1, "--test must be >= 1, got %lld", (long long)o.n_test);
-  NTK_THROW_IF_NOT(o.downsample >= 1, "--downsample must be >= 1, got %lld", (long long)o.downsample);
+  equivalence_data_options().validate(o);
 
   std::vector<int64_t> classes = o.classes;
-  if (classes.empty()) {
-    NTK_THROW_IF_NOT(o.num_classes >= 2, "--classes must be >= 2, got %d", o.num_classes);
+  if (classes.empty())
     for (int c = 0; c < o.num_classes; ++c) classes.push_back(c);
-  }
-  NTK_THROW_IF_NOT(classes.size() >= 2, "at least two classes are needed, got %zu", classes.size());
+  NTK_THROW_IF_NOT(classes.size() >= 2, "classes: at least two classes are needed, got %zu", classes.size());
   const int64_t K = static_cast<int64_t>(classes.size());
   std::vector<std::vector<int64_t>> rows_of(K);
   for (int64_t i = 0; i < ds.x.rows(); ++i)
@@ -106,8 +151,6 @@ EquivalenceData make_equivalence_data(const io::Dataset& ds, const EquivalenceDa
     d.x_test = io::downsample_images(d.x_test, o.downsample);
     prep += strprintf(", downsampled by %lld", (long long)o.downsample);
   }
-  NTK_THROW_IF_NOT(o.standardize == "example" || o.standardize == "feature" || o.standardize == "none",
-                   "unknown standardisation '%s' (expected example, feature or none)", o.standardize.c_str());
   if (o.standardize == "feature") {
     // Per feature (every pixel and channel of an image is a feature), fitted on the training rows.
     const std::vector<int64_t> shape_tr = d.x_train.shape, shape_te = d.x_test.shape;

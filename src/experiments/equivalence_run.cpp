@@ -38,6 +38,51 @@ double rel_diff(const Matrix& a, const Matrix& b) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------------
+// Options
+
+const OptionTable<EquivalenceOptions>& equivalence_options() {
+  static const OptionTable<EquivalenceOptions> table = [] {
+    using E = EquivalenceOptions;
+    OptionTable<E> t;
+    t.add("arch", &E::arch, "architecture without widths (docs/architecture.md)");
+    t.add("widths", &E::widths, "hidden widths (channels for conv layers)").not_empty().at_least(1);
+    t.add("seeds", &E::seeds, "networks per width (seeds seed, seed+1, ...)").at_least(1);
+    t.add("kernel_seeds", &E::kernel_seeds,
+          "initialisations averaged for kernel_init_dev (untrained; the trained seeds are among them)")
+        .at_least(0);
+    t.add("seed", &E::seed, "seed of the first network of every width");
+    t.add_choice("parameterization", &E::parameterization,
+                 std::vector<std::pair<std::string, Parameterization>>{
+                     {"ntk", Parameterization::kNtk}, {"standard", Parameterization::kStandard}},
+                 "ntk | standard");
+    t.add_choice(
+        "f0", &E::f0,
+        std::vector<std::pair<std::string, F0Mode>>{{"twin", F0Mode::kTwin}, {"keep", F0Mode::kKeep}},
+        "twin: zero initial outputs by a sign-flipped twin network | keep: the network's own");
+    t.include(train_options(), &E::train,
+              {"steps", "learning_rate", "lr_fraction", "batch_size", "momentum"});
+    t.spec("learning_rate").doc = "step size η (0: lr_fraction · 2/λ_max of each network's empirical NTK)";
+    t.add("lr_kernel", &E::lr_kernel,
+          "λ_max for the automatic step: both = max of the network's Θ̂₀ and the exact Θ (keeps the compared "
+          "NTK dynamics stable) | empirical = Θ̂₀ only")
+        .one_of({"both", "empirical"});
+    t.add("time", &E::time, "> 0: train for this gradient-flow time η·steps instead of a number of steps")
+        .at_least(0);
+    t.add("checkpoints", &E::kernel_checkpoints,
+          "empirical-NTK measurements during training (kernel_train_change)")
+        .at_least(1);
+    t.add("trace_points", &E::trace_points,
+          "test points whose outputs are traced during training (for the plot)")
+        .at_least(0);
+    t.add("trace_steps", &E::trace_steps,
+          "times at which the traced outputs are recorded (evenly spaced, first and last step included)")
+        .at_least(2);
+    return t;
+  }();
+  return table;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Architecture helpers
 
 Tensor shape_inputs_for(const Architecture& arch, const Tensor& x) {
@@ -167,16 +212,8 @@ std::vector<int64_t> spaced(int64_t steps, int count, bool include_zero) {
 EquivalenceResult run_equivalence(const EquivalenceData& data, const EquivalenceOptions& options,
                                   const std::function<void(const std::string&)>& log) {
   const auto t_start = std::chrono::steady_clock::now();
-  NTK_THROW_IF_NOT(!options.widths.empty(), "no widths given");
-  for (int64_t w : options.widths) NTK_THROW_IF_NOT(w >= 1, "widths must be >= 1, got %lld", (long long)w);
-  NTK_THROW_IF_NOT(options.seeds >= 1, "--seeds must be >= 1, got %d", options.seeds);
-  NTK_THROW_IF_NOT(options.lr_kernel == "both" || options.lr_kernel == "empirical",
-                   "unknown --lr-kernel '%s' (expected both or empirical)", options.lr_kernel.c_str());
-  NTK_THROW_IF_NOT(options.kernel_checkpoints >= 1, "kernel checkpoints must be >= 1, got %d",
-                   options.kernel_checkpoints);
-  NTK_THROW_IF_NOT(options.time >= 0 && std::isfinite(options.time), "--time must be >= 0, got %g",
-                   options.time);
-  NTK_THROW_IF_NOT(options.time > 0 || options.train.steps >= 1, "--steps must be >= 1, got %lld",
+  equivalence_options().validate(options);
+  NTK_THROW_IF_NOT(options.time > 0 || options.train.steps >= 1, "steps must be >= 1 (or time > 0), got %lld",
                    (long long)options.train.steps);
   NTK_THROW_IF_NOT(data.x_train.rows() > 0 && data.x_test.rows() > 0, "empty training or test set");
   NTK_THROW_IF_NOT(data.y_train.rows() == data.x_train.rows() && data.y_test.rows() == data.x_test.rows() &&

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -389,6 +390,49 @@ TEST(EquivalenceOutput, PlotSvgAndPng) {
   std::remove(png.c_str());
 }
 
+TEST(EquivalenceOptions, MessagesNameTheOption) {
+  io::Dataset ds = synthetic_dataset();
+  EquivalenceDataOptions d;
+  d.n_train = 12;
+  d.n_test = 8;
+  EquivalenceData data = make_equivalence_data(ds, d);
+  auto message = [&](const std::function<void(EquivalenceOptions&)>& change) {
+    EquivalenceOptions o;
+    o.widths = {8};
+    o.seeds = 1;
+    o.train.steps = 2;
+    change(o);
+    try {
+      run_equivalence(data, o);
+    } catch (const Error& e) {
+      return e.message();
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message([](EquivalenceOptions& o) { o.seeds = 0; }), "seeds must be >= 1, got 0");
+  EXPECT_EQ(message([](EquivalenceOptions& o) { o.widths = {8, 0}; }), "widths must be >= 1, got 0");
+  EXPECT_EQ(message([](EquivalenceOptions& o) { o.widths.clear(); }), "widths: empty list");
+  EXPECT_EQ(message([](EquivalenceOptions& o) { o.train.momentum = 1; }),
+            "momentum must be in [0, 1), got 1");
+  EXPECT_EQ(message([](EquivalenceOptions& o) { o.lr_kernel = "x"; }),
+            "lr_kernel must be one of both, empirical; got 'x'");
+  EXPECT_EQ(message([](EquivalenceOptions& o) { o.train.steps = 0; }),
+            "steps must be >= 1 (or time > 0), got 0");
+  d.n_train = 0;
+  try {
+    make_equivalence_data(ds, d);
+    ADD_FAILURE() << "n_train = 0 was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "n_train must be >= 1, got 0");
+  }
+  // The table's defaults are the struct's.
+  const EquivalenceOptions def;
+  EXPECT_EQ(std::get<int64_t>(equivalence_options().find("steps")->spec.default_value), def.train.steps);
+  EXPECT_EQ(std::get<std::vector<int64_t>>(equivalence_options().find("widths")->spec.default_value),
+            def.widths);
+  EXPECT_EQ(std::get<std::string>(equivalence_options().find("f0")->spec.default_value), "twin");
+}
+
 // ---- the CLI ----
 
 int run_cli(const std::string& args, std::string* err = nullptr) {
@@ -412,6 +456,10 @@ TEST(EquivalenceCli, BadInputIsOneLineAndExitTwo) {
   EXPECT_EQ(run_cli("equivalence --arch 'dense, relu,' --widths 8", &err), 2);
   EXPECT_EQ(run_cli("equivalence --plot out.pdf", &err), 2);
   EXPECT_EQ(run_cli("equivalence --steps 0", &err), 2);
+  EXPECT_EQ(run_cli("equivalence --seeds 0", &err), 2);
+  EXPECT_EQ(err, "ntk: error: --seeds must be >= 1, got 0\n");
+  EXPECT_EQ(run_cli("equivalence --f0 zero", &err), 2);
+  EXPECT_EQ(err, "ntk: error: --f0 must be one of twin, keep; got 'zero'\n");
 }
 
 TEST(EquivalenceCli, SmallJobWritesJson) {
