@@ -171,8 +171,9 @@ std::string with_outputs(const std::string& arch, int64_t outputs);
 EquivalenceResult run_equivalence(const EquivalenceData& data, const EquivalenceOptions& options,
                                   const std::function<void(const std::string&)>& log = {});
 
-// Writes the plot: deviations against width (log-log) and f_NN(t) beside f_NTK(t) for the traced test points.
-// The format follows the extension: .svg is written natively, .png through python3 + matplotlib.
+// Writes the plot as SVG: deviations against width (log-log) and f_NN(t) beside f_NTK(t) for the traced test
+// points. Throws on any other extension; a .png is refused with the Python route that draws it from the JSON
+// report (python3 -m ntk.plot equivalence report.json figure.png).
 void write_equivalence_plot(const EquivalenceResult& result, const std::string& path);
 
 }  // namespace ntk

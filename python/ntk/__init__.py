@@ -415,14 +415,33 @@ def select_model(kernels: Sequence[DepthKernel], labels: Any, splits: Optional[S
 
 # ---- the equivalence experiment ----
 
+def _trace(rows: Any) -> np.ndarray:
+    # JSON writes non-finite numbers as null.
+    return np.asarray([[np.nan if v is None else v for v in r] for r in (rows or [])], dtype=np.float64)
+
+
 @dataclass
 class EquivalenceResult:
     """``json``: the report, the same dict as ``ntk equivalence --json`` (keys in docs/equivalence.md);
     ``runs``: per trained network ``width``, ``seed`` and the traced test outputs ``trace_at`` (steps),
-    ``trace_nn`` and ``trace_ntk`` (times × trace points) that the plot draws."""
+    ``trace_nn`` and ``trace_ntk`` (times × trace points) that the plot draws, as arrays (read from the report's
+    ``runs``, so the same from a report the CLI wrote: :meth:`load`)."""
 
     json: Dict[str, Any]
     runs: List[Dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            self.runs = [dict(width=r["width"], seed=r["seed"],
+                              trace_at=np.asarray(r.get("trace_at", []), dtype=np.int64),
+                              trace_nn=_trace(r.get("trace_nn")), trace_ntk=_trace(r.get("trace_ntk")))
+                         for r in self.json.get("runs", [])]
+
+    @classmethod
+    def load(cls, path: str) -> "EquivalenceResult":
+        """The report of ``ntk equivalence --json`` (or :meth:`save_json`) read back."""
+        with open(path) as f:
+            return cls(json=_json.load(f))
 
     def __getitem__(self, key: str) -> Any:
         return self.json[key]
@@ -478,12 +497,22 @@ def equivalence(arch: str = _EQ["arch"], data: Union[str, Tuple[Any, Any]] = _EQ
         x, y = data
         x = as_real(x, "x")
         y = as_labels(y, "labels")
-    text, runs = _ntk.equivalence(opts, x, y, log)
-    result = EquivalenceResult(json=_json.loads(text), runs=list(runs))
+    text = _ntk.equivalence(opts, x, y, log)
+    result = EquivalenceResult(json=_json.loads(text))
     if json_path is not None:
         with open(json_path, "w") as f:
             f.write(text)
     return result
 
 
-from . import datasets, plot, predict  # noqa: E402,F401
+from . import datasets, predict  # noqa: E402,F401
+
+
+def __getattr__(name: str) -> Any:
+    # ntk.plot is imported on first use: `python3 -m ntk.plot` then runs it once, as __main__, and `import ntk`
+    # does not pay for it.
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

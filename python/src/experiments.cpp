@@ -18,8 +18,8 @@ namespace ntk::py_bindings {
 namespace {
 
 // options: the options of equivalence_options() and equivalence_data_options() by name, plus threads and
-// progress; the ones not given keep the library's defaults. Returns the JSON report and the traced outputs.
-py::tuple equivalence(const py::dict& options, const std::optional<DArr>& x,
+// progress; the ones not given keep the library's defaults. Returns the JSON report.
+std::string equivalence(const py::dict& options, const std::optional<DArr>& x,
                         const std::optional<LArr>& labels, const py::object& log) {
   py::dict rest(options);
   EquivalenceDataOptions d;
@@ -63,18 +63,7 @@ py::tuple equivalence(const py::dict& options, const std::optional<DArr>& x,
       if (!log.is_none()) log(line);
     });
   }
-  py::list runs;
-  for (auto& per_width : r.runs)
-    for (auto& run : per_width) {
-      py::dict jr;
-      jr["width"] = run.width;
-      jr["seed"] = run.seed;
-      jr["trace_at"] = int_array(run.trace_at);
-      jr["trace_nn"] = own_matrix(std::move(run.trace_nn));
-      jr["trace_ntk"] = own_matrix(std::move(run.trace_ntk));
-      runs.append(jr);
-    }
-  return py::make_tuple(r.to_json(), runs);
+  return r.to_json();
 }
 
 }  // namespace

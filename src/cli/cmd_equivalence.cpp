@@ -1,6 +1,7 @@
 // ntk equivalence: trains finite networks of growing width and measures how close they come to the exact NTK.
 #include <malloc.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "cli/command.h"
@@ -23,6 +24,14 @@ struct EquivalenceArgs {
   std::string json, plot;
   ContextOptions ctx;
 };
+
+std::string lower_extension(const std::string& path) {
+  const size_t dot = path.find_last_of('.'), slash = path.find_last_of('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  std::string e = path.substr(dot + 1);
+  for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return e;
+}
 
 void register_equivalence(CLI::App& app) {
   auto a = std::make_shared<EquivalenceArgs>();
@@ -54,18 +63,25 @@ void register_equivalence(CLI::App& app) {
   add_options(cmd, equivalence_options(), a->opt,
               {"f0", "parameterization", "checkpoints", "trace_points", "trace_steps"});
   cmd->add_option("--json", a->json, "write the report as JSON");
-  cmd->add_option("--plot", a->plot, "write the plot (.svg natively, .png via python3 + matplotlib)");
+  cmd->add_option(
+      "--plot", a->plot,
+      "write the plot as .svg (for PNG: --json eq.json, then python3 -m ntk.plot equivalence eq.json "
+      "eq.png)");
   a->ctx.add_to(cmd, false);
 
   cmd->callback([a]() {
     if (!a->json.empty()) check_output_path(a->json);
     if (!a->plot.empty()) {
       check_output_path(a->plot);
-      const std::string& p = a->plot;
-      const bool ok = (p.size() > 4 &&
-                       (p.compare(p.size() - 4, 4, ".svg") == 0 || p.compare(p.size() - 4, 4, ".png") == 0 ||
-                        p.compare(p.size() - 4, 4, ".SVG") == 0 || p.compare(p.size() - 4, 4, ".PNG") == 0));
-      NTK_THROW_IF_NOT(ok, "--plot %s: the plot must be .svg or .png", p.c_str());
+      const std::string ext = lower_extension(a->plot);
+      // PNG figures are drawn by the Python package, from the JSON report: refused before any work.
+      NTK_THROW_IF_NOT(
+          ext != "png",
+          "--plot %s: the CLI writes the plot as .svg; for a PNG, write the report with --json %s and "
+          "draw it with Python: python3 -m ntk.plot equivalence %s %s",
+          a->plot.c_str(), a->json.empty() ? "eq.json" : a->json.c_str(),
+          a->json.empty() ? "eq.json" : a->json.c_str(), a->plot.c_str());
+      NTK_THROW_IF_NOT(ext == "svg", "--plot %s: the plot must be .svg", a->plot.c_str());
     }
     EquivalenceOptions& opt = a->opt;
     opt.train.seed = opt.seed;  // the minibatch order follows the network seed

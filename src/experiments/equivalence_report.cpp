@@ -15,6 +15,17 @@ nlohmann::json num(double x) {
   return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
 }
 
+// One JSON array per row.
+nlohmann::json rows_of(const Matrix& m) {
+  nlohmann::json out = nlohmann::json::array();
+  for (int64_t i = 0; i < m.rows(); ++i) {
+    nlohmann::json row = nlohmann::json::array();
+    for (int64_t j = 0; j < m.cols(); ++j) row.push_back(num(m(i, j)));
+    out.push_back(row);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string EquivalenceResult::to_json() const {
@@ -69,6 +80,10 @@ std::string EquivalenceResult::to_json() const {
                  {"lambda_max", r.lambda_max}, {"lambda_max_exact", r.lambda_max_exact},
                  {"flow_time", r.flow_time},   {"seconds", r.seconds}};
       for (const auto& kv : r.metrics) jr[kv.first] = num(kv.second);
+      // The traced test outputs (times x trace points), for the dynamics panel of the figure.
+      jr["trace_at"] = r.trace_at;
+      jr["trace_nn"] = rows_of(r.trace_nn);
+      jr["trace_ntk"] = rows_of(r.trace_ntk);
       rs.push_back(jr);
     }
   j["runs"] = rs;
