@@ -59,7 +59,7 @@ void add_options(CLI::App* cmd, const OptionTable<S>& table, S& target,
       const bool on_by_default = std::get<bool>(spec.default_value);
       std::string flag = spec.flag;
       if (flag.empty()) flag = on_by_default ? "--no-" + spec.cli_flag().substr(2) : spec.cli_flag();
-      const std::string help = on_by_default ? "turn off " + spec.name + ": " + spec.doc : spec.doc;
+      const std::string help = on_by_default ? spec.name + " off (default on): " + spec.doc : spec.doc;
       cmd->add_flag_function(
           flag,
           [f, &target, on_by_default](int64_t count) {
