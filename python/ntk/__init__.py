@@ -76,6 +76,7 @@ def _defaults(group: str) -> Dict[str, Any]:
 _TRAIN = _defaults("train")
 _SVM = _defaults("svm")
 _SELECT = _defaults("select")
+_UCI = _defaults("uci")
 _EQ = _defaults("equivalence")
 _EQ_DATA = _defaults("equivalence_data")
 
@@ -172,8 +173,9 @@ class DepthKernel:
     ntk: np.ndarray
 
 
-def kernels_all_depths(x1: Any, x2: Any = None, max_depth: int = 5, activation: str = "relu", w_std: float = 1.0,
-                       b_std: float = 0.0, threads: int = 0) -> List[DepthKernel]:
+def kernels_all_depths(x1: Any, x2: Any = None, max_depth: int = _UCI["max_depth"],
+                       activation: str = _UCI["activation"], w_std: float = _UCI["w_std"], b_std: float = _UCI["b_std"],
+                       threads: int = 0) -> List[DepthKernel]:
     """NNGP and NTK of every fully-connected depth 1..max_depth and fixed layers 0..depth in one pass.
 
     The network is ``repeat(depth, dense(w_std, b_std), activation), dense(w_std, b_std)`` (Arora et al. 2020);
@@ -321,8 +323,8 @@ class SVM:
         self._svm = _ntk.PrecomputedSvm()
 
     def fit(self, k_train_train: Any, y_train: Any) -> "SVM":
-        self._svm.fit(as_real(k_train_train, "k_train_train"), as_labels(y_train, "y_train"), self.C, self.tol,
-                      self.cache_mb, self.shrinking)
+        self._svm.fit(as_real(k_train_train, "k_train_train"), as_labels(y_train, "y_train"),
+                      dict(C=self.C, tol=self.tol, cache_mb=self.cache_mb, shrinking=self.shrinking))
         return self
 
     def predict(self, k_test_train: Any) -> np.ndarray:
@@ -352,7 +354,7 @@ def svm_accuracy_path(k_train_train: Any, y_train: Any, k_test_train: Any, y_tes
     """Test accuracy of a C-SVM for every C (in parallel over C)."""
     return np.asarray(_ntk.svm_accuracy_path(as_real(k_train_train, "k_train_train"), as_labels(y_train, "y_train"),
                                              as_real(k_test_train, "k_test_train"), as_labels(y_test, "y_test"),
-                                             [float(c) for c in Cs], float(tol), bool(shrinking), int(threads)))
+                                             [float(c) for c in Cs], dict(tol=tol, shrinking=shrinking), int(threads)))
 
 
 def kfold_splits(n: int, k: int, shuffle: bool = True, seed: int = 0) -> List[Tuple[np.ndarray, np.ndarray]]:
@@ -408,8 +410,9 @@ def select_model(kernels: Sequence[DepthKernel], labels: Any, splits: Optional[S
     grid, best = _ntk.select_model([(k.depth, k.fixed, as_real(k.ntk, "kernel")) for k in ks], lab,
                                    as_real_opt(targets, "targets") if targets is None else targets_2d(targets, "targets")[0],
                                    [(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)) for a, b in splits],
-                                   method, [float(v) for v in values], bool(reg_absolute), bool(classification),
-                                   float(target_off), float(target_on), float(tol), int(threads))
+                                   dict(method=method, values=list(values), reg_absolute=reg_absolute,
+                                        classification=classification, target_off=target_off, target_on=target_on,
+                                        tol=tol), int(threads))
     return Selection(grid=[tuple(g) for g in grid], best=tuple(best))
 
 

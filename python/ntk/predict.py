@@ -76,8 +76,8 @@ class GradientFlow:
         y, flat = targets_2d(y_train, "y_train")
         a = None if f0_train is None else targets_2d(f0_train, "f0_train")[0]
         b = None if f0_test is None else targets_2d(f0_test, "f0_test")[0]
-        return _shape_like(self._checked(self._g.predict_test(float(t), as_real(k_test_train, "k_test_train"), y, a, b)),
-                           flat)
+        out = self._g.predict_test(float(t), as_real(k_test_train, "k_test_train"), y, a, b)
+        return _shape_like(self._checked(out), flat)
 
     def predict_train_steps(self, y_train: Any, steps: int, f0_train: Any = None) -> np.ndarray:
         y, flat = targets_2d(y_train, "y_train")
@@ -90,7 +90,8 @@ class GradientFlow:
         a = None if f0_train is None else targets_2d(f0_train, "f0_train")[0]
         b = None if f0_test is None else targets_2d(f0_test, "f0_test")[0]
         return _shape_like(
-            self._checked(self._g.predict_test_steps(int(steps), as_real(k_test_train, "k_test_train"), y, a, b)), flat)
+            self._checked(self._g.predict_test_steps(int(steps), as_real(k_test_train, "k_test_train"), y, a, b)),
+            flat)
 
 
 def gradient_flow(k_train_train: Any, y_train: Any, k_test_train: Any = None, t: float = _P["time"],

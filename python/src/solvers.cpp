@@ -10,6 +10,7 @@
 #include "common.h"
 #include "ntk/error.h"
 #include "ntk/solvers.h"
+#include "options.h"
 
 namespace ntk::py_bindings {
 
@@ -164,15 +165,14 @@ void init_solvers(py::module_& m) {
   py::class_<PrecomputedSvm>(m, "PrecomputedSvm")
       .def(py::init<>())
       .def("fit",
-           [](PrecomputedSvm& s, const DArr& k, const LArr& labels, double C, double tol, double cache_mb,
-              bool shrinking) {
+           // options: those of svm_options() by name (the rest keep SvmOptions' defaults).
+           [](PrecomputedSvm& s, const DArr& k, const LArr& labels, const py::dict& options) {
              Matrix km = to_matrix(k, "k_train_train");
              std::vector<int> l = to_labels(labels, "y_train");
+             py::dict rest(options);
              SvmOptions o;
-             o.C = C;
-             o.tol = tol;
-             o.cache_mb = cache_mb;
-             o.shrinking = shrinking;
+             take_options(svm_options(), o, rest);
+             reject_unknown(rest, "SVM");
              py::gil_scoped_release release;
              s.fit(km, l, o);
            })
@@ -200,12 +200,13 @@ void init_solvers(py::module_& m) {
       .def_property_readonly("num_support_vectors", &PrecomputedSvm::num_support_vectors)
       .def_property_readonly("fitted", &PrecomputedSvm::fitted);
   m.def("svm_accuracy_path", [](const DArr& ktt, const LArr& ytr, const DArr& kt, const LArr& yte,
-                                const std::vector<double>& cs, double tol, bool shrinking, int threads) {
+                                const std::vector<double>& cs, const py::dict& options, int threads) {
     Matrix a = to_matrix(ktt, "k_train_train"), b = to_matrix(kt, "k_test_train");
     std::vector<int> l1 = to_labels(ytr, "y_train"), l2 = to_labels(yte, "y_test");
+    py::dict rest(options);
     SvmOptions o;
-    o.tol = tol;
-    o.shrinking = shrinking;
+    take_options(svm_options(), o, rest);
+    reject_unknown(rest, "svm_accuracy_path");
     Context ctx = make_context(threads, "float64", "cpu", false);
     py::gil_scoped_release release;
     return svm_accuracy_path(a, l1, b, l2, cs, o, ctx);
@@ -218,8 +219,7 @@ void init_solvers(py::module_& m) {
   });
   m.def("select_model",
         [](const py::list& kernels, const LArr& labels, const std::optional<DArr>& targets,
-           const py::list& splits, const std::string& method, const std::vector<double>& values,
-           bool absolute, bool classification, double off, double on, double tol, int threads) {
+           const py::list& splits, const py::dict& options, int threads) {
           std::vector<DepthKernel> ks;
           for (const auto& item : kernels) {
             py::tuple t = py::cast<py::tuple>(item);
@@ -240,14 +240,11 @@ void init_solvers(py::module_& m) {
             s.test.assign(b.data(), b.data() + b.size());
             ss.push_back(std::move(s));
           }
+          // options: those of select_options() by name (the rest keep SelectOptions' defaults).
+          py::dict rest(options);
           SelectOptions o;
-          o.method = parse_select_method(method);
-          o.values = values;
-          o.absolute_reg = absolute;
-          o.classification = classification;
-          o.target_off = off;
-          o.target_on = on;
-          o.svm.tol = tol;
+          take_options(select_options(), o, rest);
+          reject_unknown(rest, "select_model");
           o.ctx = make_context(threads, "float64", "cpu", false);
           Selection sel;
           {
