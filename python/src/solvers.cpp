@@ -217,45 +217,44 @@ void init_solvers(py::module_& m) {
       out.append(py::make_tuple(int_array(s.train), int_array(s.test)));
     return out;
   });
-  m.def("select_model",
-        [](const py::list& kernels, const LArr& labels, const std::optional<DArr>& targets,
-           const py::list& splits, const py::dict& options, int threads) {
-          std::vector<DepthKernel> ks;
-          for (const auto& item : kernels) {
-            py::tuple t = py::cast<py::tuple>(item);
-            DepthKernel k;
-            k.depth = t[0].cast<int>();
-            k.fixed = t[1].cast<int>();
-            k.ntk = to_matrix(t[2].cast<DArr>(), strprintf("kernel (depth %d, fixed %d)", k.depth, k.fixed));
-            ks.push_back(std::move(k));
-          }
-          std::vector<int> l = to_labels(labels, "labels");
-          Matrix tm = targets ? to_matrix(*targets, "targets", true) : Matrix();
-          std::vector<Split> ss;
-          for (const auto& item : splits) {
-            py::tuple t = py::cast<py::tuple>(item);
-            LArr a = t[0].cast<LArr>(), b = t[1].cast<LArr>();
-            Split s;
-            s.train.assign(a.data(), a.data() + a.size());
-            s.test.assign(b.data(), b.data() + b.size());
-            ss.push_back(std::move(s));
-          }
-          // options: those of select_options() by name (the rest keep SelectOptions' defaults).
-          py::dict rest(options);
-          SelectOptions o;
-          take_options(select_options(), o, rest);
-          reject_unknown(rest, "select_model");
-          o.ctx = make_context(threads, "float64", "cpu", false);
-          Selection sel;
-          {
-            py::gil_scoped_release release;
-            sel = select_model(ks, l, tm, ss, o);
-          }
-          auto row = [](const GridScore& g) { return py::make_tuple(g.depth, g.fixed, g.value, g.score); };
-          py::list grid;
-          for (const auto& g : sel.grid) grid.append(row(g));
-          return py::make_tuple(grid, row(sel.best));
-        });
+  m.def("select_model", [](const py::list& kernels, const LArr& labels, const std::optional<DArr>& targets,
+                           const py::list& splits, const py::dict& options, int threads) {
+    std::vector<DepthKernel> ks;
+    for (const auto& item : kernels) {
+      py::tuple t = py::cast<py::tuple>(item);
+      DepthKernel k;
+      k.depth = t[0].cast<int>();
+      k.fixed = t[1].cast<int>();
+      k.ntk = to_matrix(t[2].cast<DArr>(), strprintf("kernel (depth %d, fixed %d)", k.depth, k.fixed));
+      ks.push_back(std::move(k));
+    }
+    std::vector<int> l = to_labels(labels, "labels");
+    Matrix tm = targets ? to_matrix(*targets, "targets", true) : Matrix();
+    std::vector<Split> ss;
+    for (const auto& item : splits) {
+      py::tuple t = py::cast<py::tuple>(item);
+      LArr a = t[0].cast<LArr>(), b = t[1].cast<LArr>();
+      Split s;
+      s.train.assign(a.data(), a.data() + a.size());
+      s.test.assign(b.data(), b.data() + b.size());
+      ss.push_back(std::move(s));
+    }
+    // options: those of select_options() by name (the rest keep SelectOptions' defaults).
+    py::dict rest(options);
+    SelectOptions o;
+    take_options(select_options(), o, rest);
+    reject_unknown(rest, "select_model");
+    o.ctx = make_context(threads, "float64", "cpu", false);
+    Selection sel;
+    {
+      py::gil_scoped_release release;
+      sel = select_model(ks, l, tm, ss, o);
+    }
+    auto row = [](const GridScore& g) { return py::make_tuple(g.depth, g.fixed, g.value, g.score); };
+    py::list grid;
+    for (const auto& g : sel.grid) grid.append(row(g));
+    return py::make_tuple(grid, row(sel.best));
+  });
 }
 
 }  // namespace ntk::py_bindings
