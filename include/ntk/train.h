@@ -21,6 +21,7 @@
 
 #include "ntk/context.h"
 #include "ntk/network.h"
+#include "ntk/options.h"
 
 namespace ntk {
 
@@ -72,6 +73,7 @@ class Model {
 double max_learning_rate(const Matrix& ntk_train_train);
 double largest_eigenvalue(const Matrix& symmetric);
 
+// Defaults here; names, bounds and documentation in train_options() (ntk/options.h).
 struct TrainOptions {
   int64_t steps = 100;
   double learning_rate = 0.0;  // > 0: this step; 0: lr_fraction · 2/λ_max(Θ̂₀(X, X))
@@ -81,6 +83,8 @@ struct TrainOptions {
   uint64_t seed = 0;        // minibatch order (a fresh seeded permutation every epoch)
   bool record_loss = true;  // full batch: L(θ_k) for every k (one extra forward pass per step)
 };
+// The options of TrainOptions: steps, learning_rate, lr_fraction, batch_size, momentum, seed, record_loss.
+const OptionTable<TrainOptions>& train_options();
 
 struct TrainResult {
   double learning_rate = 0.0;  // the step used

@@ -12,58 +12,31 @@
 #include "ntk/equivalence.h"
 #include "ntk/error.h"
 #include "ntk/io.h"
+#include "options.h"
 
 namespace ntk::py_bindings {
 namespace {
 
-py::tuple equivalence(const py::dict& data_opts, const py::dict& opts, const std::optional<DArr>& x,
-                      const std::optional<LArr>& labels, const py::object& log) {
+// options: the options of equivalence_options() and equivalence_data_options() by name, plus threads and
+// progress; the ones not given keep the library's defaults. Returns the JSON report.
+std::string equivalence(const py::dict& options, const std::optional<DArr>& x,
+                        const std::optional<LArr>& labels, const py::object& log) {
+  py::dict rest(options);
   EquivalenceDataOptions d;
-  d.path = data_opts["path"].cast<std::string>();
-  d.dataset.format = io::parse_dataset_format(data_opts["format"].cast<std::string>());
-  d.dataset.labels_path = data_opts["labels_path"].cast<std::string>();
-  d.classes = data_opts["classes"].cast<std::vector<int64_t>>();
-  d.num_classes = data_opts["num_classes"].cast<int>();
-  d.n_train = data_opts["n_train"].cast<int64_t>();
-  d.n_test = data_opts["n_test"].cast<int64_t>();
-  d.downsample = data_opts["downsample"].cast<int64_t>();
-  d.standardize = data_opts["standardize"].cast<std::string>();
-  d.one_hot = data_opts["one_hot"].cast<bool>();
-  d.seed = data_opts["seed"].cast<uint64_t>();
-
+  take_options(equivalence_data_options(), d, rest);
   EquivalenceOptions o;
-  o.arch = opts["arch"].cast<std::string>();
-  o.widths = opts["widths"].cast<std::vector<int64_t>>();
-  o.seeds = opts["seeds"].cast<int>();
-  o.seed = opts["seed"].cast<uint64_t>();
-  o.kernel_seeds = opts["kernel_seeds"].cast<int>();
-  o.parameterization = parse_parameterization(opts["parameterization"].cast<std::string>());
-  o.f0 = parse_f0_mode(opts["f0"].cast<std::string>());
-  o.train.steps = opts["steps"].cast<int64_t>();
-  o.train.learning_rate = opts["learning_rate"].cast<double>();
-  o.train.lr_fraction = opts["lr_fraction"].cast<double>();
-  o.train.batch_size = opts["batch_size"].cast<int64_t>();
-  o.train.momentum = opts["momentum"].cast<double>();
-  o.train.seed = o.seed;
-  o.time = opts["time"].cast<double>();
-  o.kernel_checkpoints = opts["checkpoints"].cast<int>();
-  o.trace_points = opts["trace_points"].cast<int>();
-  o.ctx = make_context(opts["threads"].cast<int>(), "float64", "cpu", opts["progress"].cast<bool>(), o.seed);
-  // The CLI's checks, with its messages (option names as Python keywords).
-  NTK_THROW_IF_NOT(o.train.learning_rate >= 0, "learning_rate must be > 0, got %g", o.train.learning_rate);
-  NTK_THROW_IF_NOT(o.train.lr_fraction > 0, "lr_fraction must be > 0, got %g", o.train.lr_fraction);
-  NTK_THROW_IF_NOT(o.train.momentum >= 0 && o.train.momentum < 1, "momentum must be in [0, 1), got %g",
-                   o.train.momentum);
-  NTK_THROW_IF_NOT(o.train.batch_size >= 0, "batch_size must be >= 0, got %lld",
-                   static_cast<long long>(o.train.batch_size));
-  NTK_THROW_IF_NOT(o.time > 0 || o.train.steps >= 1, "steps must be >= 1, got %lld",
-                   static_cast<long long>(o.train.steps));
-  NTK_THROW_IF_NOT(o.time >= 0, "time must be > 0, got %g", o.time);
-  NTK_THROW_IF_NOT(!o.widths.empty(), "widths: empty list");
-  for (int64_t w : o.widths) NTK_THROW_IF_NOT(w >= 1, "widths: widths must be >= 1, got %lld", (long long)w);
+  take_options(equivalence_options(), o, rest);
+  int threads = 0;
+  bool progress = false;
+  if (rest.contains("threads"))
+    threads = py::cast<int>(rest["threads"]), PyDict_DelItemString(rest.ptr(), "threads");
+  if (rest.contains("progress"))
+    progress = py::cast<bool>(rest["progress"]), PyDict_DelItemString(rest.ptr(), "progress");
+  reject_unknown(rest, "equivalence");
+  o.train.seed = o.seed;  // the minibatch order follows the network seed, as in the CLI
+  o.ctx = make_context(threads, "float64", "cpu", progress, o.seed);
   NTK_THROW_IF_NOT(d.classes.size() != 1, "classes: give at least two labels, or num_classes");
-  NTK_THROW_IF_NOT(d.num_classes >= 2, "num_classes: need at least 2 classes, got %d", d.num_classes);
-  Architecture::parse(o.arch, ParseOptions{o.widths.front()});
+  Architecture::parse(o.arch, ParseOptions{o.widths.front()});  // spec errors before loading data
 
   EquivalenceData data;
   if (x) {
@@ -90,18 +63,7 @@ py::tuple equivalence(const py::dict& data_opts, const py::dict& opts, const std
       if (!log.is_none()) log(line);
     });
   }
-  py::list runs;
-  for (auto& per_width : r.runs)
-    for (auto& run : per_width) {
-      py::dict jr;
-      jr["width"] = run.width;
-      jr["seed"] = run.seed;
-      jr["trace_at"] = int_array(run.trace_at);
-      jr["trace_nn"] = own_matrix(std::move(run.trace_nn));
-      jr["trace_ntk"] = own_matrix(std::move(run.trace_ntk));
-      runs.append(jr);
-    }
-  return py::make_tuple(r.to_json(), runs);
+  return r.to_json();
 }
 
 }  // namespace

@@ -3,8 +3,14 @@
 #include <algorithm>
 
 #include "common.h"
+#include "ntk/bench_cifar.h"
+#include "ntk/equivalence.h"
 #include "ntk/error.h"
+#include "ntk/experiments_uci.h"
+#include "ntk/solvers.h"
+#include "ntk/train.h"
 #include "ntk/version.h"
+#include "options.h"
 #include "platform/blas_tuning.h"
 
 using namespace ntk;
@@ -43,6 +49,34 @@ PYBIND11_MODULE(_ntk, m) {
     }
   });
 
+  // The library's option tables by group (ntk/options.h): the Python wrappers' defaults come from here.
+  using SpecList = py::list (*)();
+  static const std::vector<std::pair<const char*, SpecList>> groups = {
+      {"equivalence", [] { return option_spec_list(equivalence_options()); }},
+      {"equivalence_data", [] { return option_spec_list(equivalence_data_options()); }},
+      {"train", [] { return option_spec_list(train_options()); }},
+      {"predict", [] { return option_spec_list(predict_options()); }},
+      {"reg", [] { return option_spec_list(reg_options()); }},
+      {"svm", [] { return option_spec_list(svm_options()); }},
+      {"select", [] { return option_spec_list(select_options()); }},
+      {"uci", [] { return option_spec_list(experiments::uci_options()); }},
+      {"cifar10", [] { return option_spec_list(cifar_bench_options()); }},
+  };
+  m.def("option_groups", [] {
+    std::vector<std::string> names;
+    for (const auto& g : groups) names.push_back(g.first);
+    return names;
+  });
+  m.def("option_specs", [](const std::string& group) {
+    std::string known;
+    for (const auto& g : groups) {
+      if (group == g.first) return g.second();
+      known += (known.empty() ? "" : ", ") + std::string(g.first);
+    }
+    NTK_THROW("unknown option group '%s'; valid: %s", group.c_str(), known.c_str());
+  });
+  m.def("default_select_values",
+        [](const std::string& method) { return default_select_values(parse_select_method(method)); });
 
   init_kernel(m);
   init_network(m);

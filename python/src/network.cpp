@@ -12,6 +12,7 @@
 #include "ntk/error.h"
 #include "ntk/network.h"
 #include "ntk/train.h"
+#include "options.h"
 
 namespace ntk::py_bindings {
 namespace {
@@ -147,8 +148,8 @@ class PyNetwork {
         }
   }
 
-  py::dict train(const DArr& xa, const DArr& ya, int64_t steps, double learning_rate, double lr_fraction,
-                 int64_t batch_size, double momentum, uint64_t seed, bool record_loss) {
+  // options: those of train_options() by name (the rest keep TrainOptions' defaults).
+  py::dict train(const DArr& xa, const DArr& ya, const py::dict& options) {
     Tensor x = inputs(xa, "x");
     Matrix y = to_matrix(ya, "y", true);
     NTK_THROW_IF_NOT(y.rows() == x.rows(), "y has %lld rows but x has %lld", static_cast<long long>(y.rows()),
@@ -156,20 +157,10 @@ class PyNetwork {
     NTK_THROW_IF_NOT(y.cols() == model_->output_width(),
                      "y has %lld columns but the network has %lld outputs", static_cast<long long>(y.cols()),
                      static_cast<long long>(model_->output_width()));
-    NTK_THROW_IF_NOT(steps >= 0, "steps must be >= 0, got %lld", static_cast<long long>(steps));
-    NTK_THROW_IF_NOT(learning_rate >= 0, "learning_rate must be >= 0, got %g", learning_rate);
-    NTK_THROW_IF_NOT(lr_fraction > 0, "lr_fraction must be > 0, got %g", lr_fraction);
-    NTK_THROW_IF_NOT(batch_size >= 0, "batch_size must be >= 0, got %lld",
-                     static_cast<long long>(batch_size));
-    NTK_THROW_IF_NOT(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), got %g", momentum);
+    py::dict rest(options);
     TrainOptions opt;
-    opt.steps = steps;
-    opt.learning_rate = learning_rate;
-    opt.lr_fraction = lr_fraction;
-    opt.batch_size = batch_size;
-    opt.momentum = momentum;
-    opt.seed = seed;
-    opt.record_loss = record_loss;
+    take_options(train_options(), opt, rest);
+    reject_unknown(rest, "train");
     TrainResult r;
     {
       py::gil_scoped_release release;

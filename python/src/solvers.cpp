@@ -10,6 +10,7 @@
 #include "common.h"
 #include "ntk/error.h"
 #include "ntk/solvers.h"
+#include "options.h"
 
 namespace ntk::py_bindings {
 
@@ -20,9 +21,7 @@ void init_solvers(py::module_& m) {
     Matrix x;
     {
       py::gil_scoped_release release;
-      RegOptions reg = make_reg(diag_reg, absolute);
-      reg.warn = false;
-      x = cholesky_solve(km, bm, reg, &info);
+      x = cholesky_solve(km, bm, make_reg(diag_reg, absolute), &info);
     }
     return py::make_tuple(own_matrix(std::move(x)), info.diag_added, info.jitter, info.warning);
   });
@@ -69,7 +68,9 @@ void init_solvers(py::module_& m) {
              py::gil_scoped_acquire acquire;
              return own_matrix(std::move(out));
            })
-      .def_property_readonly("learning_rate", &GradientFlow::learning_rate);
+      .def_property_readonly("learning_rate", &GradientFlow::learning_rate)
+      // What the factorisations so far had to do (the library does not print; ntk.predict warns).
+      .def_property_readonly("warning", [](const GradientFlow& g) { return g.info().warning; });
   m.def("gradient_descent_steps",
         [](const DArr& ktt, const std::optional<DArr>& kt, const DArr& y, double lr, int64_t steps,
            const std::optional<DArr>& f0tr, const std::optional<DArr>& f0te) {
@@ -86,28 +87,27 @@ void init_solvers(py::module_& m) {
         });
   auto gp_tuple = [](GpPrediction&& p) {
     return py::make_tuple(own_matrix(std::move(p.mean)), opt_matrix(std::move(p.covariance)),
-                          p.variance.size() ? py::object(own_vector(std::move(p.variance))) : py::none());
+                          p.variance.size() ? py::object(own_vector(std::move(p.variance))) : py::none(),
+                          p.info.warning);
   };
-  m.def("nngp_posterior",
-        [gp_tuple](const DArr& ktt, const DArr& kt, const DArr& y, const std::optional<DArr>& kss,
-                   const std::optional<DArr>& kdiag, double diag_reg, bool absolute) {
-          Matrix kttm = to_matrix(ktt, "k_train_train"), ktm = to_matrix(kt, "k_test_train"),
-                 ym = to_matrix(y, "y_train", true);
-          auto kssm = to_opt_matrix(kss, "k_test_test");
-          std::optional<Vector> diag;
-          if (kdiag) {
-            Matrix dm = to_matrix(*kdiag, "k_test_diag", true);
-            diag = Eigen::Map<const Vector>(dm.data(), dm.size());
-          }
-          GpPrediction p;
-          {
-            py::gil_scoped_release release;
-            RegOptions reg = make_reg(diag_reg, absolute);
-            reg.warn = false;
-            p = nngp_posterior(kttm, ktm, ym, ptr(kssm), diag ? &*diag : nullptr, reg);
-          }
-          return gp_tuple(std::move(p));
-        });
+  m.def("nngp_posterior", [gp_tuple](const DArr& ktt, const DArr& kt, const DArr& y,
+                                     const std::optional<DArr>& kss, const std::optional<DArr>& kdiag,
+                                     double diag_reg, bool absolute) {
+    Matrix kttm = to_matrix(ktt, "k_train_train"), ktm = to_matrix(kt, "k_test_train"),
+           ym = to_matrix(y, "y_train", true);
+    auto kssm = to_opt_matrix(kss, "k_test_test");
+    std::optional<Vector> diag;
+    if (kdiag) {
+      Matrix dm = to_matrix(*kdiag, "k_test_diag", true);
+      diag = Eigen::Map<const Vector>(dm.data(), dm.size());
+    }
+    GpPrediction p;
+    {
+      py::gil_scoped_release release;
+      p = nngp_posterior(kttm, ktm, ym, ptr(kssm), diag ? &*diag : nullptr, make_reg(diag_reg, absolute));
+    }
+    return gp_tuple(std::move(p));
+  });
   m.def("ntk_gp",
         [gp_tuple](double t, const DArr& ntk_tt, const DArr& nngp_tt, const DArr& ntk_st, const DArr& nngp_st,
                    const DArr& y, const std::optional<DArr>& nngp_ss, const std::optional<DArr>& nngp_diag,
@@ -151,28 +151,28 @@ void init_solvers(py::module_& m) {
       NTK_THROW_IF_NOT(v < num_classes, "y_train: label %d is >= num_classes %d", v, num_classes);
     Matrix pred;
     std::vector<int> cls;
+    SolveInfo info;
     {
       py::gil_scoped_release release;
-      RegOptions reg = make_reg(diag_reg, absolute);
-      pred = ktm *
-             cholesky_solve(kttm, one_hot(l, num_classes, off, on), reg);  // as `ntk regress --solver exact`
+      // As `ntk regress --solver exact`.
+      pred =
+          ktm * cholesky_solve(kttm, one_hot(l, num_classes, off, on), make_reg(diag_reg, absolute), &info);
       cls = argmax_rows(pred);
     }
-    return py::make_tuple(int_array(cls), own_matrix(std::move(pred)));
+    return py::make_tuple(int_array(cls), own_matrix(std::move(pred)), info.warning);
   });
 
   py::class_<PrecomputedSvm>(m, "PrecomputedSvm")
       .def(py::init<>())
       .def("fit",
-           [](PrecomputedSvm& s, const DArr& k, const LArr& labels, double C, double tol, double cache_mb,
-              bool shrinking) {
+           // options: those of svm_options() by name (the rest keep SvmOptions' defaults).
+           [](PrecomputedSvm& s, const DArr& k, const LArr& labels, const py::dict& options) {
              Matrix km = to_matrix(k, "k_train_train");
              std::vector<int> l = to_labels(labels, "y_train");
+             py::dict rest(options);
              SvmOptions o;
-             o.C = C;
-             o.tol = tol;
-             o.cache_mb = cache_mb;
-             o.shrinking = shrinking;
+             take_options(svm_options(), o, rest);
+             reject_unknown(rest, "SVM");
              py::gil_scoped_release release;
              s.fit(km, l, o);
            })
@@ -200,12 +200,13 @@ void init_solvers(py::module_& m) {
       .def_property_readonly("num_support_vectors", &PrecomputedSvm::num_support_vectors)
       .def_property_readonly("fitted", &PrecomputedSvm::fitted);
   m.def("svm_accuracy_path", [](const DArr& ktt, const LArr& ytr, const DArr& kt, const LArr& yte,
-                                const std::vector<double>& cs, double tol, bool shrinking, int threads) {
+                                const std::vector<double>& cs, const py::dict& options, int threads) {
     Matrix a = to_matrix(ktt, "k_train_train"), b = to_matrix(kt, "k_test_train");
     std::vector<int> l1 = to_labels(ytr, "y_train"), l2 = to_labels(yte, "y_test");
+    py::dict rest(options);
     SvmOptions o;
-    o.tol = tol;
-    o.shrinking = shrinking;
+    take_options(svm_options(), o, rest);
+    reject_unknown(rest, "svm_accuracy_path");
     Context ctx = make_context(threads, "float64", "cpu", false);
     py::gil_scoped_release release;
     return svm_accuracy_path(a, l1, b, l2, cs, o, ctx);
@@ -216,49 +217,44 @@ void init_solvers(py::module_& m) {
       out.append(py::make_tuple(int_array(s.train), int_array(s.test)));
     return out;
   });
-  m.def("select_model",
-        [](const py::list& kernels, const LArr& labels, const std::optional<DArr>& targets,
-           const py::list& splits, const std::string& method, const std::vector<double>& values,
-           bool absolute, bool classification, double off, double on, double tol, int threads) {
-          std::vector<DepthKernel> ks;
-          for (const auto& item : kernels) {
-            py::tuple t = py::cast<py::tuple>(item);
-            DepthKernel k;
-            k.depth = t[0].cast<int>();
-            k.fixed = t[1].cast<int>();
-            k.ntk = to_matrix(t[2].cast<DArr>(), strprintf("kernel (depth %d, fixed %d)", k.depth, k.fixed));
-            ks.push_back(std::move(k));
-          }
-          std::vector<int> l = to_labels(labels, "labels");
-          Matrix tm = targets ? to_matrix(*targets, "targets", true) : Matrix();
-          std::vector<Split> ss;
-          for (const auto& item : splits) {
-            py::tuple t = py::cast<py::tuple>(item);
-            LArr a = t[0].cast<LArr>(), b = t[1].cast<LArr>();
-            Split s;
-            s.train.assign(a.data(), a.data() + a.size());
-            s.test.assign(b.data(), b.data() + b.size());
-            ss.push_back(std::move(s));
-          }
-          SelectOptions o;
-          o.method = parse_select_method(method);
-          o.values = values;
-          o.absolute_reg = absolute;
-          o.classification = classification;
-          o.target_off = off;
-          o.target_on = on;
-          o.svm.tol = tol;
-          o.ctx = make_context(threads, "float64", "cpu", false);
-          Selection sel;
-          {
-            py::gil_scoped_release release;
-            sel = select_model(ks, l, tm, ss, o);
-          }
-          auto row = [](const GridScore& g) { return py::make_tuple(g.depth, g.fixed, g.value, g.score); };
-          py::list grid;
-          for (const auto& g : sel.grid) grid.append(row(g));
-          return py::make_tuple(grid, row(sel.best));
-        });
+  m.def("select_model", [](const py::list& kernels, const LArr& labels, const std::optional<DArr>& targets,
+                           const py::list& splits, const py::dict& options, int threads) {
+    std::vector<DepthKernel> ks;
+    for (const auto& item : kernels) {
+      py::tuple t = py::cast<py::tuple>(item);
+      DepthKernel k;
+      k.depth = t[0].cast<int>();
+      k.fixed = t[1].cast<int>();
+      k.ntk = to_matrix(t[2].cast<DArr>(), strprintf("kernel (depth %d, fixed %d)", k.depth, k.fixed));
+      ks.push_back(std::move(k));
+    }
+    std::vector<int> l = to_labels(labels, "labels");
+    Matrix tm = targets ? to_matrix(*targets, "targets", true) : Matrix();
+    std::vector<Split> ss;
+    for (const auto& item : splits) {
+      py::tuple t = py::cast<py::tuple>(item);
+      LArr a = t[0].cast<LArr>(), b = t[1].cast<LArr>();
+      Split s;
+      s.train.assign(a.data(), a.data() + a.size());
+      s.test.assign(b.data(), b.data() + b.size());
+      ss.push_back(std::move(s));
+    }
+    // options: those of select_options() by name (the rest keep SelectOptions' defaults).
+    py::dict rest(options);
+    SelectOptions o;
+    take_options(select_options(), o, rest);
+    reject_unknown(rest, "select_model");
+    o.ctx = make_context(threads, "float64", "cpu", false);
+    Selection sel;
+    {
+      py::gil_scoped_release release;
+      sel = select_model(ks, l, tm, ss, o);
+    }
+    auto row = [](const GridScore& g) { return py::make_tuple(g.depth, g.fixed, g.value, g.score); };
+    py::list grid;
+    for (const auto& g : sel.grid) grid.append(row(g));
+    return py::make_tuple(grid, row(sel.best));
+  });
 }
 
 }  // namespace ntk::py_bindings

@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/common.h"
 #include "cli/labeled_data.h"
+#include "cli/options.h"
 #include "ntk/arch.h"
 #include "ntk/error.h"
 #include "ntk/io.h"
@@ -20,16 +21,24 @@ namespace {
 
 using json = nlohmann::json;
 
+// The prediction's numbers are the library's option structs (PredictOptions, SvmOptions), whose tables
+// declare their flags; the rest is the command's own.
 struct RegressArgs {
   std::string arch, train, test, y_train, y_test, format = "auto", solver = "exact", kernel = "ntk",
-                                                  task = "auto", targets = "0,1", parameterization = "ntk",
-                                                  out, scores, variance_out, cache;
+                                                  task = "auto", targets, parameterization = "ntk", out,
+                                                  scores, variance_out, cache;
   int64_t label_column = -1;
-  double diag_reg = 0.0, time = kInfiniteTime, lr = 1.0, c = 1.0;
-  int64_t steps = 100;
-  bool reg_absolute = false, refresh_cache = false;
+  PredictOptions predict;
+  SvmOptions svm;
+  bool refresh_cache = false;
   ContextOptions ctx;
 };
+
+// --targets off,on: the two options target_off and target_on in one flag.
+std::string default_targets() {
+  const PredictOptions p;
+  return format_option_value(p.target_off) + "," + format_option_value(p.target_on);
+}
 
 struct KernelBlocks {
   Matrix nngp_dd, ntk_dd, nngp_td, ntk_td, nngp_tt, ntk_tt;
@@ -133,8 +142,8 @@ void run_regress(const RegressArgs& a) {
     if (!p->empty()) check_output_path(*p);
   const bool gp = a.solver == "nngp-gp" || a.solver == "ntk-gp";
   NTK_THROW_IF_NOT(a.variance_out.empty() || gp, "--variance-out needs --solver nngp-gp or ntk-gp");
-  NTK_THROW_IF_NOT(a.lr > 0 && std::isfinite(a.lr), "--lr must be > 0, got %g", a.lr);
-  NTK_THROW_IF_NOT(a.steps >= 0, "--steps must be >= 0");
+  validate_flags(predict_options(), a.predict);
+  validate_flags(svm_options(), a.svm);
   Architecture::parse(a.arch);  // spec errors before loading data
   const Context ctx = a.ctx.make();
 
@@ -160,41 +169,43 @@ void run_regress(const RegressArgs& a) {
                      tr.targets_path.c_str(), ytr_labels.front());
     if (te.y.size() > 0) yte_labels = class_labels(te);
     classes = std::max(count_classes(ytr_labels), count_classes(yte_labels));
-    auto [off, on] = parse_targets(a.targets);
+    auto [off, on] = parse_targets(a.targets.empty() ? default_targets() : a.targets);
     ytr = one_hot(ytr_labels, classes, off, on);
   }
 
   KernelBlocks k = get_kernels(a, tr.x, te.x, gp && !a.variance_out.empty(), ctx);
   const Matrix& kdd = a.kernel == "ntk" ? k.ntk_dd : k.nngp_dd;
   const Matrix& ktd = a.kernel == "ntk" ? k.ntk_td : k.nngp_td;
-  RegOptions reg;
-  reg.diag_reg = a.diag_reg;
-  reg.absolute = a.reg_absolute;
+  const RegOptions& reg = a.predict.reg;
+  const double lr = a.predict.learning_rate, time = a.predict.time;
 
   Matrix pred;      // (M, outputs) regression outputs / one-hot scores / SVM decision values
   Vector variance;  // GP solvers
   std::vector<int> labels_pred;
   if (a.solver == "exact") {
-    pred = ktd * cholesky_solve(kdd, ytr, reg);
-  } else if (a.solver == "flow") {
-    pred = GradientFlow(kdd, a.lr, reg).predict_test(a.time, ktd, ytr);
-  } else if (a.solver == "gd") {
-    pred = GradientFlow(kdd, a.lr, reg).predict_test_steps(a.steps, ktd, ytr);
+    SolveInfo info;
+    pred = ktd * cholesky_solve(kdd, ytr, reg, &info);
+    print_warning(info.warning);
+  } else if (a.solver == "flow" || a.solver == "gd") {
+    GradientFlow flow(kdd, lr, reg);
+    pred = a.solver == "flow" ? flow.predict_test(time, ktd, ytr)
+                              : flow.predict_test_steps(a.predict.steps, ktd, ytr);
+    print_warning(flow.info().warning);
   } else if (a.solver == "nngp-gp") {
     GpPrediction g =
         nngp_posterior(k.nngp_dd, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr, nullptr, reg);
+    print_warning(g.info.warning);
     pred = g.mean;
     variance = g.variance;
   } else if (a.solver == "ntk-gp") {
-    NtkGpEnsemble ens(k.ntk_dd, k.nngp_dd, a.lr, reg);
-    GpPrediction g = ens.predict(a.time, k.ntk_td, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr);
+    NtkGpEnsemble ens(k.ntk_dd, k.nngp_dd, lr, reg);
+    GpPrediction g = ens.predict(time, k.ntk_td, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr);
+    print_warning(g.info.warning);
     pred = g.mean;
     variance = g.variance;
   } else {  // svm
     PrecomputedSvm svm;
-    SvmOptions so;
-    so.C = a.c;
-    svm.fit(kdd, ytr_labels, so);
+    svm.fit(kdd, ytr_labels, a.svm);
     labels_pred = svm.predict(ktd);
     pred = svm.decision_function(ktd);
   }
@@ -209,7 +220,7 @@ void run_regress(const RegressArgs& a) {
   if (te.y.size() > 0) {
     if (classify) {
       if (a.solver != "svm") {
-        auto [off, on] = parse_targets(a.targets);
+        auto [off, on] = parse_targets(a.targets.empty() ? default_targets() : a.targets);
         std::printf("test MSE (one-hot targets %g/%g): %.6g\n", off, on,
                     mean_squared_error(pred, one_hot(yte_labels, classes, off, on)));
       }
@@ -270,19 +281,14 @@ void register_regress(CLI::App& app) {
   cmd->add_option("--task", a->task, "auto | classify | regress")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "classify", "regress"}));
-  cmd->add_option("--targets", a->targets,
-                  "one-hot target values off,on for classification (Arora et al. 2019: "
-                  "-0.1,0.9)")
-      ->capture_default_str();
-  cmd->add_option("--diag-reg", a->diag_reg,
-                  "diagonal regulariser, times the mean kernel diagonal unless "
-                  "--reg-absolute")
-      ->capture_default_str();
-  cmd->add_flag("--reg-absolute", a->reg_absolute, "--diag-reg is an absolute amount");
-  cmd->add_option("--time", a->time, "training time t for flow / ntk-gp (default inf)");
-  cmd->add_option("--lr", a->lr, "learning rate for flow / gd / ntk-gp")->capture_default_str();
-  cmd->add_option("--steps", a->steps, "gradient-descent steps for gd")->capture_default_str();
-  cmd->add_option("--C", a->c, "SVM penalty C")->capture_default_str();
+  cmd->add_option(
+         "--targets", a->targets,
+         "one-hot target values off,on for classification (target_off, target_on; Arora et al. 2019: "
+         "-0.1,0.9)")
+      ->default_str(default_targets());
+  add_options(cmd, predict_options(), a->predict,
+              {"diag_reg", "reg_absolute", "time", "learning_rate", "steps"});
+  add_options(cmd, svm_options(), a->svm, {"C"});
   cmd->add_option("--parameterization", a->parameterization, "ntk | standard")
       ->capture_default_str()
       ->check(CLI::IsMember({"ntk", "standard"}));

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 #include <vector>
 
@@ -92,6 +93,10 @@ std::vector<double> parse_number_list(const std::string& text, const char* optio
   }
   NTK_THROW_IF_NOT(!out.empty(), "%s: empty list", option);
   return out;
+}
+
+void print_warning(const std::string& warning) {
+  if (!warning.empty()) std::fprintf(stderr, "ntk: warning: %s\n", warning.c_str());
 }
 
 }  // namespace ntk::cli

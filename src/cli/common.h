@@ -38,6 +38,10 @@ std::vector<std::string> split_list(const std::string& text);
 // item.
 std::vector<double> parse_number_list(const std::string& text, const char* option, bool positive);
 
+// Prints "ntk: warning: <warning>" on stderr unless `warning` is empty: the library's solvers do not print,
+// they return what they had to do (SolveInfo::warning) and the CLI shows it.
+void print_warning(const std::string& warning);
+
 // Rejects an output path whose directory does not exist before any work is done.
 void check_output_path(const std::string& path);
 
