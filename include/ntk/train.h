@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ntk/context.h"
+#include "ntk/threads.h"  // set_blas_threads (kept for callers of this header)
 #include "ntk/network.h"
 #include "ntk/options.h"
 
@@ -103,7 +104,5 @@ TrainResult train(Model& model, const Tensor& x, const Matrix& y, const TrainOpt
 // η · steps · (B / N) / (1 − β) (exactly η · steps for full-batch gradient descent without momentum).
 double equivalent_flow_time(const TrainOptions& options, double learning_rate, int64_t n_train);
 
-// Sets the number of BLAS threads (OpenBLAS) to ctx.num_threads(); a no-op with other BLAS libraries.
-void set_blas_threads(const Context& ctx);
 
 }  // namespace ntk

@@ -11,6 +11,7 @@
 
 #include "ntk/arch.h"
 #include "ntk/equivalence.h"
+#include "ntk/threads.h"
 #include "ntk/error.h"
 #include "ntk/network.h"
 #include "ntk/progress.h"
@@ -221,20 +222,7 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
                    "targets do not match the inputs");
   // Everything below runs with single-threaded BLAS and no nested OpenMP (restored on exit): the parallelism
   // is over networks (see the task loop), which makes every number independent of the thread count.
-  struct SerialScope {
-    const Context& ctx;
-    int omp_prev;
-    explicit SerialScope(const Context& c) : ctx(c), omp_prev(omp_get_max_threads()) {
-      Context one = c;
-      one.threads = 1;
-      set_blas_threads(one);
-      omp_set_num_threads(1);
-    }
-    ~SerialScope() {
-      omp_set_num_threads(omp_prev);
-      set_blas_threads(ctx);
-    }
-  } serial(options.ctx);
+  SerialScope serial(options.ctx);
 
   const int64_t K = data.y_train.cols();
   const std::string spec = with_outputs(options.arch, K);
@@ -443,9 +431,7 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
     skip = failed;
     if (skip) continue;
     const Task t = tasks[ti];
-    // Nothing nested: libraries that parallelise on their own (Eigen's products) run serially in this task,
-    // also in a team of one thread, where they would otherwise start threads of their own.
-    omp_set_num_threads(1);
+    run_nested_serially();
     try {
       if (t.s < options.seeds) {
         EquivalenceRun run = run_one(t.wi, t.s);

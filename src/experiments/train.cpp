@@ -1,7 +1,7 @@
 // Gradient-descent training of finite networks (see ntk/train.h).
+#include "ntk/threads.h"
 #include "ntk/train.h"
 
-#include <dlfcn.h>
 
 #include <Eigen/Eigenvalues>
 #include <algorithm>
@@ -144,17 +144,6 @@ double equivalent_flow_time(const TrainOptions& options, double learning_rate, i
   if (options.batch_size > 0 && options.batch_size < n_train)
     frac = static_cast<double>(options.batch_size) / static_cast<double>(n_train);
   return learning_rate * static_cast<double>(options.steps) * frac / (1.0 - options.momentum);
-}
-
-void set_blas_threads(const Context& ctx) {
-  // Looked up at run time: the build links either OpenBLAS or MKL (cmake/NtkBlas.cmake).
-  using SetThreads = void (*)(int);
-  static SetThreads fn = [] {
-    void* f = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-    if (!f) f = dlsym(RTLD_DEFAULT, "MKL_Set_Num_Threads");
-    return reinterpret_cast<SetThreads>(f);
-  }();
-  if (fn) fn(ctx.num_threads());
 }
 
 TrainResult train(Model& model, const Tensor& x, const Matrix& y, const TrainOptions& options,

@@ -5,8 +5,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
+#include "kernel/numeric_guard.h"
 #include "kernel/reference_engine.h"
 #include "ntk/error.h"
 #include "ntk/kernel_engine.h"
@@ -85,6 +87,13 @@ class ReferenceEngine final : public KernelEngine {
     if (!symmetric_) run_self(x2_, self2_);
   }
 
+  // The self pair (x1 row i, itself) op by op, without prepare().
+  std::vector<OpMagnitude> trace_self(int64_t i) const {
+    std::vector<OpMagnitude> trace;
+    run_pair(x1_.row(i), x1_.row(i), nullptr, nullptr, nullptr, nullptr, &trace);
+    return trace;
+  }
+
   void compute_tile(const TileSpec& tile, void* nngp_out, void* ntk_out, int64_t ld) const override {
     T* nngp = static_cast<T*>(nngp_out);
     T* ntk = static_cast<T*>(ntk_out);
@@ -141,6 +150,14 @@ class ReferenceEngine final : public KernelEngine {
     if (options_.ntk) s.ntk.assign(s.nngp.size(), T(0));
   }
 
+  static OpMagnitude magnitude_of(const PairState<T>& s, size_t op) {
+    OpMagnitude m;
+    m.op = op;
+    for (const T v : s.nngp) m.nngp = std::isfinite(v) ? std::max(m.nngp, std::abs(double(v))) : INFINITY;
+    for (const T v : s.ntk) m.ntk = std::isfinite(v) ? std::max(m.ntk, std::abs(double(v))) : INFINITY;
+    return m;
+  }
+
   static std::vector<T> diagonal_of(const PairState<T>& s) {
     if (!s.spatial || s.diagonal) return s.nngp;
     const int64_t p = s.p1();
@@ -153,9 +170,10 @@ class ReferenceEngine final : public KernelEngine {
   // in *record (one vector per op that needs them). The final state is left in *final_state when given.
   void run_pair(const double* a, const double* b, const std::vector<std::vector<T>>* v1,
                 const std::vector<std::vector<T>>* v2, std::vector<std::vector<T>>* record,
-                PairState<T>* final_state = nullptr) const {
+                PairState<T>* final_state = nullptr, std::vector<OpMagnitude>* trace = nullptr) const {
     PairState<T> s;
     init_state(a, b, s);
+    if (trace) trace->push_back(magnitude_of(s, kInputCovariance));
     std::vector<PairState<T>> stack;
     size_t slot = 0;
     const auto& ops = arch_.ops();
@@ -188,6 +206,7 @@ class ReferenceEngine final : public KernelEngine {
         ++slot;
       }
       op.layer->kernel(s, vars, shapes_[k], cfg_);
+      if (trace) trace->push_back(magnitude_of(s, k));
     }
     if (final_state) *final_state = std::move(s);
   }
@@ -213,6 +232,17 @@ void check_finite_input(const Tensor& x, const char* what, int threads) {
 
 }  // namespace
 
+std::vector<OpMagnitude> trace_self_pair(const Architecture& arch, const Tensor& x, int64_t row,
+                                         const KernelOptions& options) {
+  std::vector<int64_t> shape = x.shape;
+  shape[0] = 1;
+  const Tensor one(shape, std::vector<double>(x.row(row), x.row(row) + x.row_size()));
+  KernelOptions o = options;
+  o.ctx.dtype = DType::kFloat64;
+  o.nngp = o.ntk = true;
+  return ReferenceEngine<double>(arch, one, nullptr, o).trace_self(0);
+}
+
 std::unique_ptr<KernelEngine> make_reference_engine(const EngineCase& c) {
   if (c.options.ctx.dtype == DType::kFloat32)
     return std::make_unique<ReferenceEngine<float>>(c.arch, c.x1, c.x2, c.options);
@@ -236,8 +266,7 @@ std::unique_ptr<KernelEngine> KernelEngine::create(const Architecture& arch, con
                                                    const Tensor* x2, const KernelOptions& options) {
   check_finite_input(x1, "x1", options.ctx.num_threads());
   if (x2) check_finite_input(*x2, "x2", options.ctx.num_threads());
-  const EngineCase c{arch, x1, x2, options};
-  return select_engine(c).create(c);
+  return make_guarded_engine(arch, x1, x2, options);
 }
 
 Kernels compute_kernels(const Architecture& arch, const Tensor& x1, const Tensor* x2,

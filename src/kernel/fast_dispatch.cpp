@@ -1,6 +1,9 @@
 // Dispatch to the fast kernel engines, and the compiler from an Architecture (its layers' typed descriptors,
 // Layer::step()) to their flat step list.
 // Compiled for the baseline ISA: the CPU check happens here, before any AVX-512 code runs.
+#include <algorithm>
+#include <cmath>
+
 #include "kernel/fast_engines.h"
 #include "kernel/fast_plan.h"
 #include "layers/math/activations.h"
@@ -163,6 +166,21 @@ std::unique_ptr<KernelEngine> make_engine(Isa isa, const EngineCase& c, std::str
   return nullptr;
 }
 
+// Inputs beyond this magnitude give variances beyond 1e150, whose products in the correlation leave double's
+// range; the fast engines' self-correlation then misses exactly 1 (found by tests/kernel/test_numerics.cpp),
+// so such cases go to the reference engine. Homogeneous networks never get here: the numeric guard rescales
+// their inputs to unit size first.
+constexpr double kLargestFastInput = 1e75;
+
+std::string input_out_of_range(const EngineCase& c) {
+  double m = 0;
+  for (const Tensor* x : {&c.x1, c.x2})
+    if (x)
+      for (const double v : x->data) m = std::max(m, std::abs(v));
+  if (m <= kLargestFastInput) return "";
+  return strprintf("inputs reach |x| = %.3g (this engine keeps variances within 1e150)", m);
+}
+
 void register_engines(EngineRegistry& registry) {
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     EngineInfo e;
@@ -174,6 +192,8 @@ void register_engines(EngineRegistry& registry) {
                     "(offset planes) networks with closed-form layers";
     e.why_not = [isa](const EngineCase& c) {
       std::string why = isa_unavailable(isa);
+      if (!why.empty()) return why;
+      why = input_out_of_range(c);
       if (!why.empty()) return why;
       if (!make_engine(isa, c, &why)) return why.empty() ? std::string("not supported") : why;
       return std::string();

@@ -135,7 +135,21 @@ struct Simd<double> {
   static inline bool any(M m) { return m != 0; }
   // ρ = c / sqrt(v1 v2) (0 when v1 v2 = 0), θ = acos ρ, sqrt(1 - ρ²) on the lanes of m.
   static inline void exact_correlation(M m, V c, V v1, V v2, V& rho, V& theta, V& sn) {
-    const V d = _mm256_sqrt_pd(_mm256_mul_pd(v1, v2));
+    const V p = _mm256_mul_pd(v1, v2);
+    V d = _mm256_sqrt_pd(p);
+    // Outside double's normal range (variances beyond 1e154 or below 1e-154): math::sqrt_product per lane.
+    const int out = _mm256_movemask_pd(
+        _mm256_or_pd(_mm256_cmp_pd(p, set1(1.7976931348623157e308), _CMP_NLE_UQ),
+                     _mm256_cmp_pd(p, set1(2.2250738585072014e-308), _CMP_LT_OQ)));
+    if (out) {
+      alignas(32) double a[4], b[4], r[4];
+      _mm256_store_pd(a, v1);
+      _mm256_store_pd(b, v2);
+      _mm256_store_pd(r, d);
+      for (int l = 0; l < 4; ++l)
+        if (out >> l & 1) r[l] = math::sqrt_product(a[l], b[l]);
+      d = _mm256_load_pd(r);
+    }
     V r = _mm256_div_pd(c, d);
     r = _mm256_blendv_pd(zero(), r, _mm256_cmp_pd(d, zero(), _CMP_GT_OQ));
     r = min(max(r, set1(-1)), set1(1));

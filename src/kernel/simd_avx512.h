@@ -125,7 +125,20 @@ struct Simd<double> {
   static inline bool any(M m) { return m != 0; }
   // ρ = c / sqrt(v1 v2) (0 when v1 v2 = 0), θ = acos ρ, sqrt(1 - ρ²) on the lanes of m.
   static inline void exact_correlation(M m, V c, V v1, V v2, V& rho, V& theta, V& sn) {
-    const V d = _mm512_sqrt_pd(v1 * v2);
+    const V p = v1 * v2;
+    V d = _mm512_sqrt_pd(p);
+    // Outside double's normal range (variances beyond 1e154 or below 1e-154): math::sqrt_product per lane.
+    const __mmask8 out = _mm512_cmp_pd_mask(p, set1(1.7976931348623157e308), _CMP_NLE_UQ) |
+                         _mm512_cmp_pd_mask(p, set1(2.2250738585072014e-308), _CMP_LT_OQ);
+    if (out) {
+      alignas(64) double a[8], b[8], r[8];
+      _mm512_store_pd(a, v1);
+      _mm512_store_pd(b, v2);
+      _mm512_store_pd(r, d);
+      for (int l = 0; l < 8; ++l)
+        if (out >> l & 1) r[l] = math::sqrt_product(a[l], b[l]);
+      d = _mm512_load_pd(r);
+    }
     V r = c / d;
     r = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(d, zero(), _CMP_GT_OQ), zero(), r);
     r = min(max(r, set1(-1)), set1(1));

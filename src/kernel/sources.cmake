@@ -1,4 +1,4 @@
-list(APPEND NTK_SOURCES src/kernel/engine.cpp src/kernel/registry.cpp src/kernel/multidepth.cpp
+list(APPEND NTK_SOURCES src/kernel/engine.cpp src/kernel/numeric_guard.cpp src/kernel/registry.cpp src/kernel/multidepth.cpp
   src/kernel/tile_driver.cpp src/kernel/tiled_job.cpp)
 # Fast engines: one translation unit per engine and instruction set (AVX-512, AVX2), each behind its
 # `#pragma GCC target` and chosen at run time (fast_isa.h); SLEEF's vector math.

@@ -49,6 +49,16 @@ using ntk::WindowParams;
 // bit the result of kAny.
 enum class AcosRange { kAny, kUpper, kCentral };
 
+// sqrt(v1 v2) for v1, v2 >= 0, rounded as if the product were formed exactly in range: outside double's normal
+// range (variances beyond 1e154 or below 1e-154) both factors are first scaled by even powers of two, which is
+// exact, so that an input's correlation with itself stays exactly 1 at any scale.
+NTK_HD inline double sqrt_product(double v1, double v2) {
+  const double p = v1 * v2;
+  if ((p <= 1.7976931348623157e308 && p >= 2.2250738585072014e-308) || v1 == 0 || v2 == 0) return ::sqrt(p);
+  const int k1 = ::ilogb(v1) & ~1, k2 = ::ilogb(v2) & ~1;
+  return ::ldexp(::sqrt(::ldexp(v1, -k1) * ::ldexp(v2, -k2)), (k1 + k2) / 2);
+}
+
 template <class T>
 struct ScalarLanes {
   using Scalar = T;
@@ -81,7 +91,7 @@ struct ScalarLanes {
   // (the exact path of the correlation near ±1, see math/correlation.h).
   NTK_HD static void exact_correlation(M m, V c, V v1, V v2, V& rho, V& theta, V& sn) {
     if (!m) return;
-    const double d = ::sqrt(static_cast<double>(v1) * static_cast<double>(v2));
+    const double d = sqrt_product(static_cast<double>(v1), static_cast<double>(v2));
     double r = d > 0 ? static_cast<double>(c) / d : 0.0;
     r = r < -1 ? -1 : (r > 1 ? 1 : r);
     rho = static_cast<T>(r);
