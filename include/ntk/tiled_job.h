@@ -19,6 +19,26 @@
 
 namespace ntk {
 
+// Several processes sharing one job (MPI ranks: ntk/distributed.h's Communicator is one). Rank 0 creates or
+// reopens <out>.partial and its journal, the others then open the same file; the tiles still to do are dealt
+// out by a deterministic rule over the journal (so a resume may use another number of processes); each
+// process writes its own tiles into the one map and appends them to the one journal; rank 0 alone draws
+// progress and, once every rank is through, mirrors and commits the file. The file must be visible to every
+// process at the same path, with coherent shared memory maps (one machine, or a cluster filesystem that
+// provides them).
+class TileTeam {
+ public:
+  virtual ~TileTeam() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual void barrier() = 0;
+  virtual int64_t sum(int64_t value) = 0;  // over all processes, returned on every one
+};
+
+// Which tiles of `plan` the process `rank` of `size` computes: those the sink does not have, dealt out in
+// plan order each to the process with the fewest pairs so far (ties: the lowest rank).
+std::vector<bool> assign_tiles(const TilePlan& plan, const TileSink& sink, int rank, int size);
+
 struct TiledJobOptions {
   std::string out_path;
   bool want_ntk = true;  // which kernel the output holds (NTK, else NNGP)
@@ -27,13 +47,15 @@ struct TiledJobOptions {
       0;  // tile edge (rows = cols); 0: the engine's default, smaller if the memory budget needs it
   int64_t memory_bytes = 0;       // working-memory budget; 0: 80% of the physical memory
   int64_t stop_after_tiles = -1;  // tests: stop (as if killed) after this many tiles of this run
+  TileTeam* team = nullptr;       // the processes sharing the job; null: this process alone
 };
 
 struct TiledJobReport {
   std::string engine;  // the engine that ran
   int64_t tiles_total = 0;
-  int64_t tiles_computed = 0;  // in this run
+  int64_t tiles_computed = 0;  // in this run (by every process of a team)
   int64_t tiles_resumed = 0;   // found finished in the journal
+  bool complete = false;       // every tile is there and the file is committed
   double seconds = 0;
 };
 

@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "cli/common.h"
 #include "ntk/arch.h"
+#include "ntk/distributed.h"
 #include "ntk/engine_registry.h"
 #include "ntk/error.h"
 #include "ntk/network.h"
@@ -70,9 +71,16 @@ void register_kernel(CLI::App& app) {
     Architecture arch = Architecture::parse(a->arch);
     KernelOptions opt;
     opt.parameterization = parse_parameterization(a->parameterization);
+    dist::Communicator& world = dist::world();
     opt.ctx = a->ctx.make();
+    if (world.size() > 1) {
+      // Ranks on one machine share its cores unless --threads says otherwise; only rank 0 draws progress.
+      if (a->ctx.threads == 0) opt.ctx.threads = rank_threads(world);
+      if (world.rank() != 0) opt.ctx.progress = false;
+    }
     opt.engine = a->engine;
     TiledJobOptions job;
+    if (world.size() > 1) job.team = &world;
     job.out_path = a->out;
     job.want_ntk = a->get == "ntk";
     job.resume = a->resume;
@@ -83,19 +91,26 @@ void register_kernel(CLI::App& app) {
     Tensor x2;
     if (!a->x2.empty()) x2 = load_inputs(a->x2);
     TiledJobReport r = run_tiled_kernel_job(arch, x1, a->x2.empty() ? nullptr : &x2, opt, job);
-    if (r.tiles_computed + r.tiles_resumed < r.tiles_total) {
+    NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, r.complete || job.stop_after_tiles >= 0,
+                          "%s: %lld of %lld tiles are missing after every process finished", a->out.c_str(),
+                          (long long)(r.tiles_total - r.tiles_computed - r.tiles_resumed),
+                          (long long)r.tiles_total);
+    if (!r.complete) {
       // Only reachable through NTK_TEST_STOP_AFTER_TILES: leave like a killed process would.
       std::fprintf(stderr, "ntk: stopped after %lld of %lld tiles (test hook)\n", (long long)r.tiles_computed,
                    (long long)r.tiles_total);
       std::_Exit(137);
     }
+    if (world.rank() != 0) return;
     if (r.tiles_resumed > 0)
       std::fprintf(stderr, "ntk: resumed: %lld of %lld tiles were already done\n", (long long)r.tiles_resumed,
                    (long long)r.tiles_total);
     if (a->verbose)
-      std::fprintf(stderr, "ntk: engine %s, %lld tiles (%lld computed, %lld resumed), %.3f s\n",
-                   r.engine.c_str(), (long long)r.tiles_total, (long long)r.tiles_computed,
-                   (long long)r.tiles_resumed, r.seconds);
+      std::fprintf(
+          stderr,
+          "ntk: engine %s, %lld tiles (%lld computed, %lld resumed), %d process%s x %d threads, %.3f s\n",
+          r.engine.c_str(), (long long)r.tiles_total, (long long)r.tiles_computed, (long long)r.tiles_resumed,
+          world.size(), world.size() > 1 ? "es" : "", opt.ctx.num_threads(), r.seconds);
   });
 }
 

@@ -1,8 +1,12 @@
 // ntk regress: kernel regression / classification with the exact NTK or NNGP of an architecture.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -11,9 +15,13 @@
 #include "cli/labeled_data.h"
 #include "cli/options.h"
 #include "ntk/arch.h"
+#include "ntk/cg.h"
+#include "ntk/distributed.h"
 #include "ntk/error.h"
 #include "ntk/io.h"
+#include "ntk/kernel_file.h"
 #include "ntk/solvers.h"
+#include "ntk/tiled_job.h"
 #include "ntk/version.h"
 
 namespace ntk::cli {
@@ -30,6 +38,9 @@ struct RegressArgs {
   int64_t label_column = -1;
   PredictOptions predict;
   SvmOptions svm;
+  double cg_tolerance = 1e-8;
+  int cg_max_iterations = 1000;
+  int64_t cg_rank = 100;
   bool refresh_cache = false;
   ContextOptions ctx;
 };
@@ -60,12 +71,8 @@ Matrix load_matrix(const std::string& path, int64_t rows, int64_t cols) {
 // Computes (or reuses from --kernel-cache) the NNGP and NTK blocks. The cache holds .npy files plus
 // kernels.json recording the architecture, parameterization and checksums of the inputs: a cache made for
 // other inputs or another architecture is refused rather than silently reused.
-KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& xte, bool need_tt,
-                         const Context& ctx) {
-  KernelOptions opt;
-  opt.parameterization = parse_parameterization(a.parameterization);
-  opt.ctx = ctx;
-  const Architecture arch = Architecture::parse(a.arch);
+// The cache's description for this run, after checking that an existing one describes the same run.
+json check_kernel_cache(const RegressArgs& a, const Tensor& xtr, const Tensor& xte) {
   json meta = {{"arch", a.arch},
                {"parameterization", a.parameterization},
                {"train_checksum", tensor_checksum(xtr)},
@@ -99,6 +106,17 @@ KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& 
       }
     }
   }
+  return meta;
+}
+
+KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& xte, bool need_tt,
+                         const Context& ctx) {
+  KernelOptions opt;
+  opt.parameterization = parse_parameterization(a.parameterization);
+  opt.ctx = ctx;
+  const Architecture arch = Architecture::parse(a.arch);
+  json meta = check_kernel_cache(a, xtr, xte);
+  const std::string meta_path = a.cache.empty() ? "" : a.cache + "/kernels.json";
   KernelBlocks k;
   auto block = [&](const char* name, const Tensor& x1, const Tensor* x2, Matrix& nngp, Matrix& ntk) {
     const int64_t rows = x1.rows(), cols = x2 ? x2->rows() : x1.rows();
@@ -129,6 +147,95 @@ KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& 
   return k;
 }
 
+// --solver cg: the training and test-train kernels are tiled jobs (memory-mapped .npy files, resumable,
+// shared by MPI ranks) in the --kernel-cache folder or a temporary one; conjugate gradient and the
+// predictions read them in row panels, so neither kernel needs to fit in memory.
+Matrix cg_predict(const RegressArgs& a, const Tensor& xtr, const Tensor& xte, const Matrix& ytr,
+                  const RegOptions& reg, const Context& ctx, dist::Communicator& world) {
+  const bool lead = world.rank() == 0;
+  std::string dir = a.cache;
+  json meta;
+  if (dir.empty()) {
+    // One temporary folder for every rank: rank 0 names it (on one machine, or a shared TMPDIR).
+    char name[4096] = {0};
+    if (lead) {
+      const char* tmp = std::getenv("TMPDIR");
+      std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/ntk-cg-XXXXXX";
+      std::vector<char> buf(templ.begin(), templ.end());
+      buf.push_back(0);
+      if (mkdtemp(buf.data()) && buf.size() < sizeof name) std::memcpy(name, buf.data(), buf.size());
+    }
+    world.broadcast(name, sizeof name, 0);
+    NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, name[0] != 0,
+                          "cannot create a temporary folder for the cg kernels "
+                          "(set TMPDIR or use --kernel-cache)");
+    dir = name;
+  } else {
+    if (lead) meta = check_kernel_cache(a, xtr, xte);
+    world.barrier();  // the folder exists before the others look into it
+  }
+  struct TempDir {
+    std::string path;
+    ~TempDir() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove_all(path, ec);
+    }
+  } temp_dir{a.cache.empty() && lead ? dir : ""};
+
+  const Architecture arch = Architecture::parse(a.arch);
+  KernelOptions opt;
+  opt.parameterization = parse_parameterization(a.parameterization);
+  opt.ctx = ctx;
+  if (!lead) opt.ctx.progress = false;
+  auto kernel_file = [&](const char* name, const Tensor& x1, const Tensor* x2) {
+    const std::string path = dir + "/" + name + "." + a.kernel + ".npy";
+    if (!a.cache.empty() && !a.refresh_cache && file_exists(path) && file_exists(dir + "/kernels.json")) {
+      if (lead) std::fprintf(stderr, "ntk: reusing cached %s kernel %s\n", name, path.c_str());
+      return path;
+    }
+    TiledJobOptions job;
+    job.out_path = path;
+    job.want_ntk = a.kernel == "ntk";
+    job.resume = true;  // a killed run's finished tiles are kept
+    if (world.size() > 1) job.team = &world;
+    run_tiled_kernel_job(arch, x1, x2, opt, job);
+    return path;
+  };
+  const std::string train_path = kernel_file("train_train", xtr, nullptr);
+  const std::string test_path = kernel_file("test_train", xte, &xtr);
+  if (lead && !a.cache.empty()) {
+    meta["ntk_version"] = NTK_VERSION_STRING;
+    write_json_file(dir + "/kernels.json", meta);
+  }
+
+  RowSharing sharing;
+  sharing.rank = world.rank();
+  sharing.size = world.size();
+  sharing.threads = ctx.num_threads();
+  sharing.sum_in_place = [&world](double* d, int64_t n) { world.sum_in_place(d, n); };
+  CgOptions co;
+  co.tolerance = a.cg_tolerance;
+  co.max_iterations = a.cg_max_iterations;
+  co.preconditioner_rank = a.cg_rank;
+  CgReport rep;
+  const KernelFile ktrain(train_path);
+  const Matrix alpha = conjugate_gradient_solve(ktrain, ytr, reg, co, &rep, sharing);
+  const KernelFile ktest(test_path);
+  Matrix pred = multiply_shared(ktest, alpha, co.panel_rows, sharing);
+  if (lead) {
+    std::printf(
+        "cg: converged in %d iterations, relative residual %.3g (tolerance %.3g), preconditioner rank "
+        "%lld, %.2f s\n",
+        rep.iterations, rep.final_residual, co.tolerance, static_cast<long long>(rep.preconditioner_rank),
+        rep.seconds);
+    std::string hist;
+    for (size_t i = 0; i < rep.residuals.size(); ++i)
+      hist += strprintf("%s%.3g", i ? " " : "", rep.residuals[i]);
+    std::fprintf(stderr, "ntk: cg residuals by iteration: %s\n", hist.c_str());
+  }
+  return pred;
+}
+
 std::pair<double, double> parse_targets(const std::string& s) {
   double off = 0, on = 0;
   char extra = 0;
@@ -145,7 +252,16 @@ void run_regress(const RegressArgs& a) {
   validate_flags(predict_options(), a.predict);
   validate_flags(svm_options(), a.svm);
   Architecture::parse(a.arch);  // spec errors before loading data
-  const Context ctx = a.ctx.make();
+  dist::Communicator& world = dist::world();
+  const bool shared = world.size() > 1;
+  NTK_THROW_IF_NOT(!shared || a.solver == "exact" || a.solver == "cg",
+                   "--solver %s runs in one process; under mpirun use --solver exact (ScaLAPACK) or cg",
+                   a.solver.c_str());
+  NTK_THROW_IF_NOT(!shared || a.solver != "exact" || a.cache.empty(),
+                   "--kernel-cache: the distributed exact solver never gathers the kernel, so it keeps no "
+                   "kernel files; drop the option or use --solver cg");
+  Context ctx = a.ctx.make();
+  if (shared && a.ctx.threads == 0) ctx.threads = rank_threads(world);
 
   DataOptions dopt{a.format, a.label_column};
   LabeledData tr = load_labeled(a.train, a.y_train, dopt);
@@ -173,16 +289,36 @@ void run_regress(const RegressArgs& a) {
     ytr = one_hot(ytr_labels, classes, off, on);
   }
 
-  KernelBlocks k = get_kernels(a, tr.x, te.x, gp && !a.variance_out.empty(), ctx);
-  const Matrix& kdd = a.kernel == "ntk" ? k.ntk_dd : k.nngp_dd;
-  const Matrix& ktd = a.kernel == "ntk" ? k.ntk_td : k.nngp_td;
   const RegOptions& reg = a.predict.reg;
   const double lr = a.predict.learning_rate, time = a.predict.time;
+  const bool in_memory = !(a.solver == "cg" || (a.solver == "exact" && shared));
+  KernelBlocks k;
+  if (in_memory) k = get_kernels(a, tr.x, te.x, gp && !a.variance_out.empty(), ctx);
+  const Matrix& kdd = a.kernel == "ntk" ? k.ntk_dd : k.nngp_dd;
+  const Matrix& ktd = a.kernel == "ntk" ? k.ntk_td : k.nngp_td;
 
   Matrix pred;      // (M, outputs) regression outputs / one-hot scores / SVM decision values
   Vector variance;  // GP solvers
   std::vector<int> labels_pred;
-  if (a.solver == "exact") {
+  if (a.solver == "cg") {
+    pred = cg_predict(a, tr.x, te.x, ytr, reg, ctx, world);
+  } else if (a.solver == "exact" && shared) {
+    KernelOptions opt;
+    opt.parameterization = parse_parameterization(a.parameterization);
+    opt.ctx = ctx;
+    opt.ctx.progress = false;
+    opt.ntk = a.kernel == "ntk";
+    opt.nngp = !opt.ntk;
+    dist::DistributedSolveReport rep;
+    pred = dist::scalapack_kernel_regression(world, Architecture::parse(a.arch), tr.x, te.x, ytr, opt, reg, 0,
+                                             &rep);
+    if (world.rank() == 0)
+      std::fprintf(stderr,
+                   "ntk: ScaLAPACK on a %d x %d process grid, blocks of %lld: kernel %.2f s, solve %.2f s\n",
+                   rep.grid_rows, rep.grid_cols, static_cast<long long>(rep.block), rep.kernel_seconds,
+                   rep.solve_seconds);
+    if (world.rank() == 0) print_warning(rep.info.warning);
+  } else if (a.solver == "exact") {
     SolveInfo info;
     pred = ktd * cholesky_solve(kdd, ytr, reg, &info);
     print_warning(info.warning);
@@ -209,6 +345,7 @@ void run_regress(const RegressArgs& a) {
     labels_pred = svm.predict(ktd);
     pred = svm.decision_function(ktd);
   }
+  if (world.rank() != 0) return;  // the other ranks of an MPI job hold the same predictions
   if (classify && labels_pred.empty()) labels_pred = argmax_rows(pred);
 
   // Metrics.
@@ -251,7 +388,10 @@ void register_regress(CLI::App& app) {
       "Data: CSV or LIBSVM files with a label column (--label-column for CSV, default last), or .npy inputs\n"
       "with --y-train / --y-test (.npy or CSV targets). Integer labels mean classification (--task auto).\n\n"
       "Solvers (docs/solvers.md):\n"
-      "  exact    kernel regression K(x,X) (K + diag_reg)^-1 Y by Cholesky (gradient flow at t = inf)\n"
+      "  exact    kernel regression K(x,X) (K + diag_reg)^-1 Y by Cholesky (gradient flow at t = inf);\n"
+      "           under mpirun: ScaLAPACK over the ranks (docs/scaling.md)\n"
+      "  cg       the same by preconditioned conjugate gradient on kernels kept on disk (tiled .npy in\n"
+      "           --kernel-cache or a temporary folder), for kernels larger than memory; also under mpirun\n"
       "  flow     gradient flow on the MSE loss up to --time with learning rate --lr\n"
       "  gd       --steps discrete gradient-descent steps with learning rate --lr\n"
       "  nngp-gp  NNGP posterior mean (variance with --variance-out; diag_reg = noise variance)\n"
@@ -272,9 +412,16 @@ void register_regress(CLI::App& app) {
   cmd->add_option("--format", a->format, "data format: auto | csv | libsvm | npy")->capture_default_str();
   cmd->add_option("--label-column", a->label_column, "CSV label column (negative counts from the end)")
       ->capture_default_str();
-  cmd->add_option("--solver", a->solver, "exact | flow | gd | nngp-gp | ntk-gp | svm")
+  cmd->add_option("--solver", a->solver, "exact | cg | flow | gd | nngp-gp | ntk-gp | svm")
       ->capture_default_str()
-      ->check(CLI::IsMember({"exact", "flow", "gd", "nngp-gp", "ntk-gp", "svm"}));
+      ->check(CLI::IsMember({"exact", "cg", "flow", "gd", "nngp-gp", "ntk-gp", "svm"}));
+  cmd->add_option("--cg-tolerance", a->cg_tolerance, "cg: relative residual to reach (tolerance)")
+      ->capture_default_str();
+  cmd->add_option("--cg-max-iterations", a->cg_max_iterations, "cg: iteration limit (max_iterations)")
+      ->capture_default_str();
+  cmd->add_option("--cg-rank", a->cg_rank,
+                  "cg: rank k of the pivoted-Cholesky preconditioner, 0 for none (preconditioner_rank)")
+      ->capture_default_str();
   cmd->add_option("--kernel", a->kernel, "kernel for exact / flow / gd / svm: ntk | nngp")
       ->capture_default_str()
       ->check(CLI::IsMember({"ntk", "nngp"}));

@@ -10,6 +10,10 @@
 #include "ntk/kernel.h"
 #include "ntk/tensor.h"
 
+namespace ntk::dist {
+class Communicator;
+}
+
 namespace ntk::cli {
 
 // --threads, --dtype, --device, --seed, --quiet on a subcommand, filled into a Context.
@@ -21,6 +25,10 @@ struct ContextOptions {
   void add_to(CLI::App* cmd, bool with_dtype = true);
   Context make(uint64_t seed = 0) const;  // validates dtype/device names
 };
+
+// Threads for one rank of an MPI job when --threads is not given: the machine's cores shared among the ranks
+// running on it.
+int rank_threads(dist::Communicator& world);
 
 // Loads an input array (.npy, CSV, IDX, ...) and checks it is (N, d) or (N, H, W, C) and finite.
 Tensor load_inputs(const std::string& path);

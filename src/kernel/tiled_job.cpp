@@ -134,6 +134,22 @@ void NpyFileSink::complete(const TilePlan& plan, int threads) {
   std::remove(state_->journal_path.c_str());
 }
 
+std::vector<bool> assign_tiles(const TilePlan& plan, const TileSink& sink, int rank, int size) {
+  NTK_THROW_IF_NOT(size >= 1 && rank >= 0 && rank < size, "rank %d of %d processes is out of range", rank,
+                   size);
+  int64_t ids = 0;
+  for (int64_t id : plan.ids) ids = std::max(ids, id + 1);
+  std::vector<bool> mine(static_cast<size_t>(ids), false);
+  std::vector<int64_t> load(static_cast<size_t>(size), 0);
+  for (size_t k = 0; k < plan.tiles.size(); ++k) {
+    if (sink.finished(plan.ids[k])) continue;
+    const int who = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[static_cast<size_t>(who)] += plan.entries(k);
+    if (who == rank) mine[static_cast<size_t>(plan.ids[k])] = true;
+  }
+  return mine;
+}
+
 TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, const Tensor* x2,
                                     const KernelOptions& options_in, const TiledJobOptions& job) {
   const auto start = std::chrono::steady_clock::now();
@@ -156,6 +172,8 @@ TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, 
     // Tile buffers are written straight into the map; keep the touched window within the budget anyway.
     while (tile > 16 && need.total() + tile * tile * elem * 2 > budget) tile /= 2;
   }
+  // Every process of a team takes rank 0's tile edge (budgets may differ between machines).
+  if (job.team) tile = job.team->sum(job.team->rank() == 0 ? tile : 0);
   const TilePlan plan = plan_tiles(*engine, tile);
 
   // The job's fingerprint: a resumed journal must describe exactly this computation.
@@ -169,17 +187,42 @@ TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, 
   const std::string fingerprint =
       strprintf("ntk-tiled-job v1 %016llx %s", (unsigned long long)h, meta.c_str());
 
-  NpyFileSink sink(job.out_path, plan, dtype, job.want_ntk, job.resume, fingerprint);
+  // A team: rank 0 creates (or reopens) the file and journal before the others open them.
+  TileTeam* team = job.team;
+  const bool lead = !team || team->rank() == 0;
+  std::unique_ptr<NpyFileSink> sink;
+  if (lead)
+    sink = std::make_unique<NpyFileSink>(job.out_path, plan, dtype, job.want_ntk, job.resume, fingerprint);
+  if (team) team->barrier();
+  if (!lead) sink = std::make_unique<NpyFileSink>(job.out_path, plan, dtype, job.want_ntk, true, fingerprint);
+  // Every rank has read the journal before any appends to it: they all deal out the same tiles.
+  if (team) team->barrier();
   engine->prepare();
   TileHooks hooks;
-  hooks.progress = options.ctx.progress;
+  hooks.progress = options.ctx.progress && lead;
   hooks.stop_after_tiles = job.stop_after_tiles;
-  const TileRunReport r = run_tiles(*engine, plan, sink, hooks, threads);
+  std::vector<bool> mine;
+  if (team) {
+    mine = assign_tiles(plan, *sink, team->rank(), team->size());
+    hooks.owns = [&](int64_t id) { return static_cast<bool>(mine[static_cast<size_t>(id)]); };
+  }
+  const TileRunReport r = run_tiles(*engine, plan, *sink, hooks, threads);
   TiledJobReport report;
   report.engine = r.engine;
   report.tiles_total = r.tiles_total;
   report.tiles_computed = r.tiles_computed;
   report.tiles_resumed = r.tiles_resumed;
+  report.complete = r.complete;
+  if (team) {
+    // Stopped early (the test hook): leave like a killed process, without waiting for the others.
+    if (job.stop_after_tiles >= 0 && r.tiles_computed >= job.stop_after_tiles &&
+        std::count(mine.begin(), mine.end(), true) > r.tiles_computed)
+      return report;
+    report.tiles_computed = team->sum(r.tiles_computed);  // also waits for every rank's tiles
+    report.complete = report.tiles_computed + report.tiles_resumed == report.tiles_total;
+    if (lead && report.complete && !r.complete) sink->complete(plan, threads);
+    team->barrier();  // the file is committed before any rank returns
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
