@@ -2,11 +2,13 @@
 # The Python tests (pytest, python/tests), called by scripts/test.sh after the C++ suite.
 #
 # The extension is built in the same CMake tree as the library and the CLI (default ./build, or $NTK_BUILD_DIR)
-# with -DNTK_BUILD_PYTHON=ON, so the library is not compiled twice: only python/src/bindings.cpp is. The module and
+# with -DNTK_BUILD_PYTHON=ON, so the library is not compiled twice: only python/src/*.cpp are. The module and
 # the package land in <build>/python/ntk, which goes first on PYTHONPATH; the CLI <build>/ntk is compared against.
 #
 # NTK_TEST_PIP=1 also checks the user's route: a fresh virtual environment, `pip install .` (a full build, ~5 min on
 # 2 cores) and the same tests against the installed package.
+# NTK_TEST_WHEEL=1 also runs python/tests/test_wheel.py: scripts/build-wheel.sh (a self-contained wheel,
+# ~10-15 min), installed alone into a fresh virtual environment, checked there (python/tests/wheel_check.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "ntk/context.h"
+#include "ntk/options.h"
 
 namespace ntk {
 
+// Defaults here; names, bounds and documentation in cifar_bench_options().
 struct CifarBenchOptions {
   std::string data;  // cifar-10-batches-bin folder, or an image-folder root with train/ (and optionally test/)
   std::vector<int64_t> train_sizes = {1000};  // nested subsets of one training sample; kernels use the largest
@@ -20,6 +22,9 @@ struct CifarBenchOptions {
   uint64_t seed = 0;
   Context ctx;
 };
+// The options of CifarBenchOptions (ntk/options.h): data, train_sizes, test, depths, readouts, diag_reg,
+// seed.
+const OptionTable<CifarBenchOptions>& cifar_bench_options();
 
 struct CifarRun {
   std::string readout;
@@ -28,6 +33,7 @@ struct CifarRun {
   double accuracy = 0;        // fraction
   double kernel_seconds = 0;  // time of the (train + test) kernel this run's row came from
   std::string arch;
+  std::string warning;  // of the kernel-regression solve (jitter added), empty when none
 };
 
 // Architectures of the paper in the architecture language.

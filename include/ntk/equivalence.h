@@ -24,6 +24,7 @@
 #include "ntk/context.h"
 #include "ntk/io.h"
 #include "ntk/kernel.h"
+#include "ntk/options.h"
 #include "ntk/train.h"
 
 namespace ntk {
@@ -48,6 +49,7 @@ struct EquivalenceData {
   std::string description;      // one line for reports
 };
 
+// Defaults here; names, bounds and documentation in equivalence_data_options().
 struct EquivalenceDataOptions {
   std::string path = kDefaultEquivalenceData;
   io::DatasetOptions dataset;    // format, labels file, ...
@@ -63,6 +65,10 @@ struct EquivalenceDataOptions {
   bool one_hot = false;  // two classes: false gives one output with targets ±1
   uint64_t seed = 0;     // which rows are drawn
 };
+// The options of EquivalenceDataOptions (ntk/options.h), named as `ntk equivalence` and ntk.equivalence name
+// them: data (path), format, labels (dataset.labels_path), classes, num_classes, n_train, n_test, downsample,
+// standardize, one_hot, data_seed (seed).
+const OptionTable<EquivalenceDataOptions>& equivalence_data_options();
 
 // Loads `path` with io::load_dataset and prepares it (class selection, balanced seeded subsets, downsampling,
 // standardisation, targets). Centered one-hot targets: (K−1)/K for the class, −1/K elsewhere.
@@ -74,6 +80,7 @@ EquivalenceData make_equivalence_data(const io::Dataset& dataset, const Equivale
 // ---------------------------------------------------------------------------------------------------------------
 // Experiment
 
+// Defaults here; names, bounds and documentation in equivalence_options().
 struct EquivalenceOptions {
   std::string arch = kDefaultEquivalenceArch;  // written without widths
   std::vector<int64_t> widths = {64, 128, 256, 512, 1024, 2048};
@@ -102,6 +109,11 @@ struct EquivalenceOptions {
   int trace_steps = 40;        // number of trace times (evenly spaced, 0 and the last step included)
   Context ctx;                 // threads (OpenMP and BLAS), progress bar
 };
+// The options of EquivalenceOptions (ntk/options.h): arch, widths, seeds, kernel_seeds, seed,
+// parameterization, f0, steps, learning_rate, lr_fraction, batch_size, momentum (train.*), lr_kernel, time,
+// checkpoints (kernel_checkpoints), trace_points, trace_steps. train.seed is not among them: the front ends
+// set it to seed.
+const OptionTable<EquivalenceOptions>& equivalence_options();
 
 // One trained network.
 struct EquivalenceRun {
@@ -159,8 +171,9 @@ std::string with_outputs(const std::string& arch, int64_t outputs);
 EquivalenceResult run_equivalence(const EquivalenceData& data, const EquivalenceOptions& options,
                                   const std::function<void(const std::string&)>& log = {});
 
-// Writes the plot: deviations against width (log-log) and f_NN(t) beside f_NTK(t) for the traced test points.
-// The format follows the extension: .svg is written natively, .png through python3 + matplotlib.
+// Writes the plot as SVG: deviations against width (log-log) and f_NN(t) beside f_NTK(t) for the traced test
+// points. Throws on any other extension; a .png is refused with the Python route that draws it from the JSON
+// report (python3 -m ntk.plot equivalence report.json figure.png).
 void write_equivalence_plot(const EquivalenceResult& result, const std::string& path);
 
 }  // namespace ntk

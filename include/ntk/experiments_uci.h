@@ -9,10 +9,12 @@
 
 #include "ntk/context.h"
 #include "ntk/io.h"
+#include "ntk/options.h"
 #include "ntk/solvers.h"
 
 namespace ntk::experiments {
 
+// Defaults here; names, bounds and documentation in uci_options().
 struct UciOptions {
   // Hidden layers: depth d means repeat(d, dense, relu), dense; L' = 0..d bottom dense layers fixed.
   // Depth 0 is the linear kernel (one dense layer). Arora et al.'s "depth 1..5" counts dense layers, i.e.
@@ -30,6 +32,8 @@ struct UciOptions {
   SvmOptions svm;  // C is taken from `cs`
   Context ctx;
 };
+// The options of UciOptions (ntk/options.h): min_depth, max_depth, cs, activation, w_std, b_std, arora_scale.
+const OptionTable<UciOptions>& uci_options();
 
 struct UciResult {
   std::string name;

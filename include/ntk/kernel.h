@@ -28,17 +28,21 @@ struct KernelOptions {
   Parameterization parameterization = Parameterization::kNtk;
   bool nngp = true;  // compute the NNGP kernel
   bool ntk = true;   // compute the NTK
-  Context ctx;       // threads, dtype (float32 computes in float32), progress
-  bool reference = false;  // always use the reference engine (the fast engines are checked against it)
+  Context ctx;       // threads, device, dtype (float32 computes in float32), progress
+  // Which kernel engine runs the case (ntk/engine_registry.h): "auto" (the fastest that can), a family
+  // ("reference", "fast", "cuda") or an engine's name ("fast-avx2", ...).
+  std::string engine = "auto";
 };
 
 struct Kernels {
-  Matrix nngp;  // N1 x N2 (empty when not requested)
-  Matrix ntk;   // N1 x N2 (empty when not requested)
+  Matrix nngp;         // N1 x N2 (empty when not requested)
+  Matrix ntk;          // N1 x N2 (empty when not requested)
+  std::string engine;  // the engine that computed them
 };
 
 // Kernels between the rows of x1 and x2 (x2 == nullptr: x2 = x1, and the symmetric half is computed once).
-Kernels compute_kernels(const Architecture& arch, const Tensor& x1, const Tensor* x2, const KernelOptions& options);
+Kernels compute_kernels(const Architecture& arch, const Tensor& x1, const Tensor* x2,
+                        const KernelOptions& options);
 Kernels compute_kernels(const std::string& arch_spec, const Tensor& x1, const Tensor* x2,
                         const KernelOptions& options);
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ntk/arch.h"
@@ -20,9 +21,12 @@ struct TileSpec {
 class KernelEngine {
  public:
   virtual ~KernelEngine() = default;
-  // x2 == nullptr means x2 = x1. The tensors must outlive the engine.
+  // The engine that KernelOptions::engine selects for the case (ntk/engine_registry.h), after checking that
+  // the inputs are finite. x2 == nullptr means x2 = x1. The tensors must outlive the engine.
   static std::unique_ptr<KernelEngine> create(const Architecture& arch, const Tensor& x1, const Tensor* x2,
                                               const KernelOptions& options);
+  // The registry name of the engine ("reference", "fast-avx2", ...).
+  virtual std::string name() const = 0;
   virtual int64_t rows() const = 0;
   virtual int64_t cols() const = 0;
   virtual bool symmetric() const = 0;

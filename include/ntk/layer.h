@@ -1,10 +1,10 @@
-// A layer owns, side by side, its analytic kernel map (how it transforms the NNGP Σ and the NTK Θ of a pair of
-// inputs) and its finite-width forward/backward pass, so both are written, read and tested together.
+// A layer owns, side by side, its analytic kernel map (how it transforms the NNGP Σ and the NTK Θ of a pair
+// of inputs) and its finite-width forward/backward pass, so both are written, read and tested together.
 //
-// Analytic state of one pair of inputs (x, x'): for vector-valued activations a scalar Σ and Θ; for images the
-// covariance over pairs of positions, a (H1*W1) x (H2*W2) row-major matrix (position p = row * W + col), or only its
-// diagonal (p, p) when no layer mixes positions (see PairState::diagonal). Channels do not appear: infinitely many
-// channels are i.i.d., so the kernel is per channel.
+// Analytic state of one pair of inputs (x, x'): for vector-valued activations a scalar Σ and Θ; for images
+// the covariance over pairs of positions, a (H1*W1) x (H2*W2) row-major matrix (position p = row * W + col),
+// or only its diagonal (p, p) when no layer mixes positions (see PairState::diagonal). Channels do not
+// appear: infinitely many channels are i.i.d., so the kernel is per channel.
 #pragma once
 
 #include <Eigen/Core>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ntk/kernel.h"
+#include "ntk/layer_step.h"
 #include "ntk/tensor.h"
 
 namespace ntk {
@@ -31,7 +32,8 @@ template <typename T>
 struct PairState {
   bool spatial = false;   // image-valued (positions) or vector-valued
   bool diagonal = false;  // only positions (p, p) are stored (needs equal sizes for both inputs)
-  bool gaussian = true;   // outputs of an affine layer are Gaussian (LayerNorm requires it, as neural-tangents)
+  bool gaussian =
+      true;  // outputs of an affine layer are Gaussian (LayerNorm requires it, as neural-tangents)
   int64_t h1 = 1, w1 = 1, h2 = 1, w2 = 1;
   std::vector<T> nngp, ntk;  // full: (h1*w1) x (h2*w2) row-major; diagonal: h1*w1; vector: 1
   int64_t p1() const { return h1 * w1; }
@@ -58,10 +60,15 @@ class Layer {
  public:
   virtual ~Layer() = default;
   virtual std::string name() const = 0;
-  // The layer as the architecture language writes it, with every argument (e.g. "dense(width=512, w_std=1.5)").
+  // The layer as the architecture language writes it, with every argument (e.g. "dense(width=512,
+  // w_std=1.5)").
   virtual std::string describe() const = 0;
+  // The typed descriptor of the layer's analytic step (ntk/layer_step.h): what the kernel engines read to run
+  // it. Its closed-form map is written once in src/layers/math/.
+  virtual LayerStep step() const = 0;
 
-  // Shape of the output for an input of the given shape; throws (naming the layer) when the input does not fit.
+  // Shape of the output for an input of the given shape; throws (naming the layer) when the input does not
+  // fit.
   virtual ExampleShape output_shape(const ExampleShape& in) const = 0;
   // Whether the analytic map reads off-diagonal positions (pooling); false lets the engine keep only (p, p).
   virtual bool mixes_positions() const { return false; }
@@ -77,36 +84,36 @@ class Layer {
   // ---- finite width ----
   virtual bool has_params() const { return false; }
   virtual bool trainable() const { return false; }
-  // Draws parameters for input shape `in` (standard normal under the NTK parameterization; N(0, w_std^2/fan_in)
-  // and N(0, b_std^2) under the standard one).
+  // Draws parameters for input shape `in` (standard normal under the NTK parameterization; N(0,
+  // w_std^2/fan_in) and N(0, b_std^2) under the standard one).
   virtual LayerParams init_params(const ExampleShape& in, Parameterization p, std::mt19937_64& rng) const {
     return {};
   }
   // Batch forward: x has shape (N, ...in), returns (N, ...out).
   virtual Tensor forward(const Tensor& x, const LayerParams& params, const ExampleShape& in,
                          Parameterization p) const = 0;
-  // Batch backward: given x, y = forward(x) and dL/dy, returns dL/dx and (when grads != nullptr and the layer has
-  // parameters) accumulates dL/dparams summed over the batch into *grads (same shapes as params).
+  // Batch backward: given x, y = forward(x) and dL/dy, returns dL/dx and (when grads != nullptr and the layer
+  // has parameters) accumulates dL/dparams summed over the batch into *grads (same shapes as params).
   virtual Tensor backward(const Tensor& x, const Tensor& y, const Tensor& grad_y, const LayerParams& params,
                           const ExampleShape& in, Parameterization p, LayerParams* grads) const = 0;
   // Empirical NTK contribution of this layer's parameters: adds sum over its parameters of
   //   <d f(x1_i)/d theta, d f(x2_j)/d theta>
-  // to ntk (N1 x N2), from the layer inputs x1, x2 and the back-propagated output signals d1 = df/dy (N1, ...out),
-  // d2 (N2, ...out). Never materialises more than one layer's per-example gradients.
+  // to ntk (N1 x N2), from the layer inputs x1, x2 and the back-propagated output signals d1 = df/dy (N1,
+  // ...out), d2 (N2, ...out). Never materialises more than one layer's per-example gradients.
   virtual void add_empirical_ntk(const Tensor& x1, const Tensor& d1, const Tensor& x2, const Tensor& d2,
                                  const LayerParams& params, const ExampleShape& in, Parameterization p,
                                  Matrix& ntk) const {}
 };
 
 // Helper that routes both float and double kernel() overloads to one template member kernel_impl<T>.
-#define NTK_LAYER_KERNEL_DISPATCH                                                                         \
-  void kernel(PairState<double>& s, const SelfVariances<double>& v, const ExampleShape& in,              \
-              const KernelConfig& cfg) const override {                                                  \
-    kernel_impl<double>(s, v, in, cfg);                                                                  \
-  }                                                                                                      \
-  void kernel(PairState<float>& s, const SelfVariances<float>& v, const ExampleShape& in,                \
-              const KernelConfig& cfg) const override {                                                  \
-    kernel_impl<float>(s, v, in, cfg);                                                                   \
+#define NTK_LAYER_KERNEL_DISPATCH                                                           \
+  void kernel(PairState<double>& s, const SelfVariances<double>& v, const ExampleShape& in, \
+              const KernelConfig& cfg) const override {                                     \
+    kernel_impl<double>(s, v, in, cfg);                                                     \
+  }                                                                                         \
+  void kernel(PairState<float>& s, const SelfVariances<float>& v, const ExampleShape& in,   \
+              const KernelConfig& cfg) const override {                                     \
+    kernel_impl<float>(s, v, in, cfg);                                                      \
   }
 
 }  // namespace ntk

@@ -29,6 +29,7 @@
 
 #include "ntk/context.h"
 #include "ntk/kernel.h"
+#include "ntk/options.h"
 
 namespace ntk {
 
@@ -38,19 +39,23 @@ constexpr double kInfiniteTime = std::numeric_limits<double>::infinity();
 // ---------------------------------------------------------------------------------------------------------------
 // Regularised linear algebra
 
+// Defaults here; names, bounds and documentation in reg_options().
 struct RegOptions {
   double diag_reg = 0.0;  // added to the diagonal before solving
   bool absolute = false;  // false: diag_reg * mean(diag K) (neural-tangents' default); true: diag_reg as is
   // When K + diag_reg·I is not numerically positive definite, jitter·mean(diag K) is added on top and
   // multiplied by jitter_growth until the factorisation succeeds or max_jitter_steps attempts fail (then
-  // ntk::Error).
+  // ntk::Error). The solvers never print: what they had to do is in SolveInfo::warning, for the front ends to
+  // show.
   double jitter_start = 1e-10;
   double jitter_growth = 10.0;
   int max_jitter_steps = 10;
-  bool warn = true;  // print one "ntk: warning: ..." line on stderr when jitter had to be added
 };
+// The options of RegOptions (ntk/options.h): diag_reg, reg_absolute (absolute), jitter_start, jitter_growth,
+// max_jitter_steps.
+const OptionTable<RegOptions>& reg_options();
 
-// What a factorisation did; returned so callers (and tests) need not parse stderr.
+// What a factorisation did: the library does not print, so callers (front ends, tests) read it here.
 struct SolveInfo {
   double mean_diagonal = 0.0;  // mean of diag(K) before regularisation
   double diag_added = 0.0;     // total absolute amount added to the diagonal (diag_reg + jitter)
@@ -153,6 +158,21 @@ GdTrajectory gradient_descent_steps(const Matrix& ntk_train_train, const Matrix*
                                     const Matrix& y, double learning_rate, int64_t steps,
                                     const Matrix* f0_train = nullptr, const Matrix* f0_test = nullptr);
 
+// The numbers of a prediction on precomputed kernels, shared by `ntk regress` and ntk.predict: gradient-flow
+// time, step size and steps, regularisation, one-hot targets of a classification. Defaults here; names,
+// bounds and documentation in predict_options().
+struct PredictOptions {
+  double time = kInfiniteTime;  // t of the gradient flow (∞: converged, i.e. kernel regression)
+  double learning_rate = 1.0;   // η
+  int64_t steps = 100;          // discrete gradient-descent steps
+  RegOptions reg;               // diag_reg, reg_absolute
+  double target_off = 0.0;  // one-hot targets of a classification: `off` elsewhere, `on` in the class column
+  double target_on = 1.0;
+};
+// The options of PredictOptions (ntk/options.h): time, learning_rate, steps, diag_reg, reg_absolute,
+// target_off, target_on.
+const OptionTable<PredictOptions>& predict_options();
+
 // ---------------------------------------------------------------------------------------------------------------
 // Gaussian-process inference
 
@@ -216,12 +236,15 @@ double mean_squared_error(const Matrix& predicted, const Matrix& target);
 // C-SVM on a precomputed kernel through libsvm: one-vs-one, training rows grouped by sorted label like
 // scikit-learn's SVC, so predictions (and vote ties, broken towards the smaller label) agree with
 // SVC(kernel="precomputed", C=C, tol=tol, shrinking=shrinking).
+// Defaults here; names, bounds and documentation in svm_options().
 struct SvmOptions {
   double C = 1.0;
   double tol = 1e-3;        // libsvm eps (scikit-learn's tol)
   double cache_mb = 200.0;  // kernel cache
   bool shrinking = true;
 };
+// The options of SvmOptions (ntk/options.h): C, tol, cache_mb, shrinking.
+const OptionTable<SvmOptions>& svm_options();
 
 class PrecomputedSvm {
  public:
@@ -266,9 +289,10 @@ enum class SelectMethod { kSvm, kRegression };
 const char* select_method_name(SelectMethod m);
 SelectMethod parse_select_method(const std::string& name);  // "svm" | "regression"
 
+// Defaults here; names, bounds and documentation in select_options().
 struct SelectOptions {
   SelectMethod method = SelectMethod::kSvm;
-  std::vector<double> values;  // C values (svm) or diag_reg values (regression)
+  std::vector<double> values;  // C values (svm) or diag_reg values (regression); empty: default_select_values
   bool absolute_reg = false;   // regression: diag_reg is absolute instead of relative to the mean diagonal
   bool classification = true;  // regression: score by accuracy of the argmax (else by −MSE on the targets)
   double target_off = 0.0;     // regression on one-hot targets built from the labels
@@ -276,6 +300,12 @@ struct SelectOptions {
   SvmOptions svm;  // C is overridden by `values`
   Context ctx;
 };
+// The options of SelectOptions (ntk/options.h): method, values, reg_absolute (absolute_reg), classification,
+// target_off, target_on, tol (svm.tol).
+const OptionTable<SelectOptions>& select_options();
+// The grid used when SelectOptions::values is empty: C = 10^-2..10^4 (svm), diag_reg = 0, 10^-4..1
+// (regression).
+std::vector<double> default_select_values(SelectMethod method);
 
 struct GridScore {
   int depth = 0;

@@ -9,27 +9,53 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "ntk/arch.h"
 #include "ntk/kernel.h"
 #include "ntk/kernel_engine.h"
+#include "ntk/tile_driver.h"
 
 namespace ntk {
+
+// Several processes sharing one job (MPI ranks: ntk/distributed.h's Communicator is one). Rank 0 creates or
+// reopens <out>.partial and its journal, the others then open the same file; the tiles still to do are dealt
+// out by a deterministic rule over the journal (so a resume may use another number of processes); each
+// process writes its own tiles into the one map and appends them to the one journal; rank 0 alone draws
+// progress and, once every rank is through, mirrors and commits the file. The file must be visible to every
+// process at the same path, with coherent shared memory maps (one machine, or a cluster filesystem that
+// provides them).
+class TileTeam {
+ public:
+  virtual ~TileTeam() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual void barrier() = 0;
+  virtual int64_t sum(int64_t value) = 0;  // over all processes, returned on every one
+};
+
+// Which tiles of `plan` the process `rank` of `size` computes: those the sink does not have, dealt out in
+// plan order each to the process with the fewest pairs so far (ties: the lowest rank).
+std::vector<bool> assign_tiles(const TilePlan& plan, const TileSink& sink, int rank, int size);
 
 struct TiledJobOptions {
   std::string out_path;
   bool want_ntk = true;  // which kernel the output holds (NTK, else NNGP)
   bool resume = false;   // continue from <out>.partial when its journal matches this job
-  int64_t tile = 0;      // tile edge (rows = cols); 0: kDefaultTile, smaller if the memory budget needs it
+  int64_t tile =
+      0;  // tile edge (rows = cols); 0: the engine's default, smaller if the memory budget needs it
   int64_t memory_bytes = 0;       // working-memory budget; 0: 80% of the physical memory
   int64_t stop_after_tiles = -1;  // tests: stop (as if killed) after this many tiles of this run
+  TileTeam* team = nullptr;       // the processes sharing the job; null: this process alone
 };
 
 struct TiledJobReport {
+  std::string engine;  // the engine that ran
   int64_t tiles_total = 0;
-  int64_t tiles_computed = 0;  // in this run
+  int64_t tiles_computed = 0;  // in this run (by every process of a team)
   int64_t tiles_resumed = 0;   // found finished in the journal
+  bool complete = false;       // every tile is there and the file is committed
   double seconds = 0;
 };
 
@@ -38,22 +64,25 @@ struct TiledJobReport {
 TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, const Tensor* x2,
                                     const KernelOptions& options, const TiledJobOptions& job);
 
-// The tiles of an n1 x n2 grid, row-major; with `symmetric` only tiles on or above the diagonal (the rest is
-// mirrored). ids: the index row * tile_cols + col of each tile. compute_kernels and the tiled job share this
-// plan (default tile default_tile(engine)), so in-memory and on-disk kernels are bit-identical.
-constexpr int64_t kDefaultTile = 256;
-// The tile edge for an engine: its preferred_tile(), or kDefaultTile.
-int64_t default_tile(const KernelEngine& engine);
-// m[i * ld + j] = m[j * ld + i] for j < i < n, in cache blocks on `threads` threads.
-void mirror_upper_triangle(double* m, int64_t n, int64_t ld, int threads);
-void mirror_upper_triangle(float* m, int64_t n, int64_t ld, int threads);
-std::vector<TileSpec> plan_tiles(int64_t n1, int64_t n2, int64_t tile, bool symmetric,
-                                 std::vector<int64_t>* ids = nullptr);
+// The job's sink: the memory-mapped <out>.partial and its journal of finished tiles (resumable; the
+// fingerprint ties a journal to one computation). complete() mirrors a symmetric kernel, renames the partial
+// file onto <out> and removes the journal.
+class NpyFileSink final : public TileSink {
+ public:
+  // Creates <out>.partial, or with `resume` reopens it when its journal carries this fingerprint.
+  NpyFileSink(const std::string& out_path, const TilePlan& plan, DType dtype, bool want_ntk, bool resume,
+              const std::string& fingerprint);
+  ~NpyFileSink() override;
+  TileTarget target(const TileSpec& tile) override;
+  bool finished(int64_t id) const override;
+  void tile_done(int64_t id, const TileSpec& tile) override;
+  void complete(const TilePlan& plan, int threads) override;
+  bool resumed() const { return resumed_; }
 
-// Installed RAM in bytes (8 GiB when the system does not say); budgets default to 80% of it.
-int64_t physical_memory_bytes();
-// "512M", "4G", "1.5GiB", "123456" (bytes) -> bytes.
-int64_t parse_memory_size(const std::string& text);
-std::string format_bytes(int64_t bytes);
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  bool resumed_ = false;
+};
 
 }  // namespace ntk

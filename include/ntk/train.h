@@ -20,7 +20,9 @@
 #include <vector>
 
 #include "ntk/context.h"
+#include "ntk/threads.h"  // set_blas_threads (kept for callers of this header)
 #include "ntk/network.h"
+#include "ntk/options.h"
 
 namespace ntk {
 
@@ -72,6 +74,7 @@ class Model {
 double max_learning_rate(const Matrix& ntk_train_train);
 double largest_eigenvalue(const Matrix& symmetric);
 
+// Defaults here; names, bounds and documentation in train_options() (ntk/options.h).
 struct TrainOptions {
   int64_t steps = 100;
   double learning_rate = 0.0;  // > 0: this step; 0: lr_fraction · 2/λ_max(Θ̂₀(X, X))
@@ -81,6 +84,8 @@ struct TrainOptions {
   uint64_t seed = 0;        // minibatch order (a fresh seeded permutation every epoch)
   bool record_loss = true;  // full batch: L(θ_k) for every k (one extra forward pass per step)
 };
+// The options of TrainOptions: steps, learning_rate, lr_fraction, batch_size, momentum, seed, record_loss.
+const OptionTable<TrainOptions>& train_options();
 
 struct TrainResult {
   double learning_rate = 0.0;  // the step used
@@ -99,7 +104,5 @@ TrainResult train(Model& model, const Tensor& x, const Matrix& y, const TrainOpt
 // η · steps · (B / N) / (1 − β) (exactly η · steps for full-batch gradient descent without momentum).
 double equivalent_flow_time(const TrainOptions& options, double learning_rate, int64_t n_train);
 
-// Sets the number of BLAS threads (OpenBLAS) to ctx.num_threads(); a no-op with other BLAS libraries.
-void set_blas_threads(const Context& ctx);
 
 }  // namespace ntk

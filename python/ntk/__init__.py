@@ -2,8 +2,8 @@
 
 The Python front end of the ntk C++ library (the same engine as the ``ntk`` command-line tool, bit for bit).
 Architectures are written in the architecture language of docs/architecture.md, e.g.
-``"repeat(3, conv(3, w_std=1.41, b_std=0.1), relu), gap, dense"``. Arrays are NumPy arrays: inputs (N, d) or
-(N, H, W, C), kernels (N1, N2).
+``"repeat(3, conv(3, w_std=1.41, b_std=0.1), relu), gap, dense"``. Inputs are (N, d) or (N, H, W, C) (images
+channels-last), kernels (N1, N2) NumPy arrays.
 
     >>> import numpy as np, ntk
     >>> x = np.random.default_rng(0).standard_normal((10, 5))
@@ -11,7 +11,15 @@ Architectures are written in the architecture language of docs/architecture.md, 
     >>> k = ntk.kernels("dense(w_std=1.5, b_std=0.2), relu, dense", x, x[:3])   # k.nngp, k.ntk: (10, 3)
 
 Submodules: :mod:`ntk.predict` (gradient flow, GP inference, one-hot regression), :mod:`ntk.datasets`
-(IDX, CIFAR-10, image folders, LIBSVM, UCI, CSV, .npy), :mod:`ntk.plot` (equivalence figures, matplotlib).
+(IDX, CIFAR-10, image folders, LIBSVM, UCI, CSV, .npy), :mod:`ntk.plot` (equivalence figures, matplotlib),
+:mod:`ntk.sklearn` (estimators and Gaussian-process kernels), :mod:`ntk.torch` (PyTorch twins, ``to_arch``,
+empirical NTKs by autograd; imports torch).
+
+Arrays in: NumPy arrays, PyTorch CPU tensors, JAX arrays, anything with ``__dlpack__`` or ``__array__``, lists;
+read without a copy where the extension can (see :mod:`ntk._arrays`). Kernels are computed in the inputs'
+precision (float32 in, float32 out) unless ``dtype=`` says otherwise; GPU tensors and non-numeric dtypes are
+refused with a one-line ValueError.
+
 Errors from the library are ValueError (bad input), MemoryError (a job that cannot fit), OSError (I/O) with the
 CLI's one-line message; Ctrl-C during a long call raises KeyboardInterrupt.
 """
@@ -29,7 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union  
 import numpy as np  # noqa: E402
 
 from . import _ntk  # noqa: E402
-from ._arrays import as_labels, as_real, as_real_opt, targets_2d  # noqa: E402
+from ._arrays import as_labels, as_real, as_real_opt, float_dtype_of, keeps_precision, targets_2d  # noqa: E402
 
 __version__: str = _ntk.__version__
 
@@ -37,6 +45,7 @@ __all__ = [
     "kernel",
     "kernels",
     "Kernels",
+    "engines",
     "kernels_all_depths",
     "DepthKernel",
     "empirical_kernels",
@@ -51,6 +60,7 @@ __all__ = [
     "Selection",
     "equivalence",
     "EquivalenceResult",
+    "option_specs",
     "predict",
     "datasets",
     "plot",
@@ -59,9 +69,30 @@ __all__ = [
 _GETS = ("ntk", "nngp")
 
 
-def _dtype_name(dtype: Any) -> str:
+def option_specs(group: str) -> List[Dict[str, Any]]:
+    """The options of one of the library's options structs, as the CLI and these wrappers read them: one dict per
+    option with ``name``, ``kind``, ``default``, ``doc``, ``cli`` (its flag), ``min``/``max`` (None: unbounded),
+    ``min_exclusive``/``max_exclusive``, ``choices``, ``nonempty``, ``required``. Groups: see
+    ``ntk._ntk.option_groups()`` (equivalence, equivalence_data, train, predict, reg, svm, select, uci, cifar10)."""
+    return list(_ntk.option_specs(str(group)))
+
+
+def _defaults(group: str) -> Dict[str, Any]:
+    # The library's defaults (the options struct's member initialisers): the keyword defaults below.
+    return {s["name"]: s["default"] for s in _ntk.option_specs(group)}
+
+
+_TRAIN = _defaults("train")
+_SVM = _defaults("svm")
+_SELECT = _defaults("select")
+_UCI = _defaults("uci")
+_EQ = _defaults("equivalence")
+_EQ_DATA = _defaults("equivalence_data")
+
+
+def _dtype_name(dtype: Any, *inputs: Optional[np.ndarray]) -> str:
     if dtype is None:
-        return "float64"
+        return float_dtype_of(*inputs)
     if isinstance(dtype, str) and dtype in ("float32", "float64"):
         return dtype
     try:
@@ -81,6 +112,7 @@ class Kernels:
 
     nngp: np.ndarray
     ntk: np.ndarray
+    engine: str = ""  # the engine that computed them ("reference", "fast-avx2", ...)
 
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in _GETS:
@@ -95,28 +127,40 @@ def _memory(memory: Union[None, int, str]) -> str:
 
 
 def _compute(arch: str, x1: Any, x2: Any, nngp: bool, ntk_: bool, parameterization: str, dtype: Any, device: str,
-             threads: int, progress: bool, memory: Union[None, int, str]) -> Tuple[Any, Any]:
-    return _ntk.kernels(str(arch), as_real(x1, "x1"), as_real_opt(x2, "x2"), nngp, ntk_, parameterization,
-                        _dtype_name(dtype), device, int(threads), bool(progress), _memory(memory))
+             threads: int, progress: bool, memory: Union[None, int, str], engine: str,
+             on_progress: Optional[Callable[[int, int], Any]]) -> Tuple[Any, Any, str]:
+    a1, a2 = as_real(x1, "x1"), as_real_opt(x2, "x2")
+    if on_progress is not None and not callable(on_progress):
+        raise TypeError(f"on_progress must be callable as on_progress(done, total), got {on_progress!r}")
+    return _ntk.kernels(str(arch), a1, a2, nngp, ntk_, parameterization, _dtype_name(dtype, a1, a2), device,
+                        int(threads), bool(progress), _memory(memory), str(engine), on_progress)
 
 
 def kernel(arch: str, x1: Any, x2: Any = None, get: str = "ntk", parameterization: str = "ntk",
            dtype: Any = None, device: str = "cpu", threads: int = 0, progress: bool = False,
-           memory: Union[None, int, str] = None) -> np.ndarray:
+           memory: Union[None, int, str] = None, engine: str = "auto",
+           on_progress: Optional[Callable[[int, int], Any]] = None) -> np.ndarray:
     """Exact infinite-width kernel between the rows of ``x1`` and ``x2`` (``ntk kernel``).
 
     Args:
         arch: architecture, e.g. ``"dense(w_std=1.5, b_std=0.2), relu, dense"`` (docs/architecture.md).
-        x1: inputs (N1, d) or (N1, H, W, C); any real dtype and layout (converted exactly to float64).
+        x1: inputs (N1, d) or (N1, H, W, C): a NumPy array, PyTorch CPU tensor, JAX array, anything with
+            ``__dlpack__`` or ``__array__``, or a list; any real dtype and layout.
         x2: second inputs (N2, ...); None: x1 (the symmetric kernel, each pair computed once).
         get: ``"ntk"`` or ``"nngp"``.
         parameterization: ``"ntk"`` or ``"standard"`` (neural-tangents' definitions).
-        dtype: compute precision, float64 (default, as the CLI) or float32; the result has this dtype.
+        dtype: compute precision, float64 or float32; the result has this dtype. None (default): the inputs'
+            precision, float32 when x1 (and x2) are float32 or float16, else float64 (as the CLI).
         device: ``"cpu"`` or ``"cuda"`` (needs a CUDA build).
         threads: worker threads, 0 = all cores; the result does not depend on it.
         progress: draw a progress bar on stderr.
         memory: working-memory budget in bytes or as "4G" (default: 80% of RAM); a job whose kernel and working
             set do not fit is refused up front with MemoryError.
+        engine: ``"auto"`` (the fastest engine that runs the case), ``"reference"``, ``"fast"``, ``"cuda"`` or an
+            engine's name (:func:`engines` lists them and says why one cannot run a case); an engine asked for
+            by name that cannot run the case raises ValueError with its reason.
+        on_progress: called as ``on_progress(done, total)`` (kernel entries) after every tile, in the calling
+            thread; an exception it raises stops the computation and propagates.
 
     Returns:
         The (N1, N2) kernel, equal bit for bit to ``ntk kernel --out`` with the same options.
@@ -128,17 +172,32 @@ def kernel(arch: str, x1: Any, x2: Any = None, get: str = "ntk", parameterizatio
     """
     if get not in _GETS:
         raise ValueError(f"get must be 'ntk' or 'nngp', got {get!r}")
-    k_nngp, k_ntk = _compute(arch, x1, x2, get == "nngp", get == "ntk", parameterization, dtype, device, threads,
-                             progress, memory)
+    k_nngp, k_ntk, _ = _compute(arch, x1, x2, get == "nngp", get == "ntk", parameterization, dtype, device,
+                                threads, progress, memory, engine, on_progress)
     return k_ntk if get == "ntk" else k_nngp
 
 
 def kernels(arch: str, x1: Any, x2: Any = None, parameterization: str = "ntk", dtype: Any = None,
             device: str = "cpu", threads: int = 0, progress: bool = False,
-            memory: Union[None, int, str] = None) -> Kernels:
-    """Both the NNGP and the NTK from one pass of the layer recursion (see :func:`kernel` for the arguments)."""
-    k_nngp, k_ntk = _compute(arch, x1, x2, True, True, parameterization, dtype, device, threads, progress, memory)
-    return Kernels(nngp=k_nngp, ntk=k_ntk)
+            memory: Union[None, int, str] = None, engine: str = "auto",
+            on_progress: Optional[Callable[[int, int], Any]] = None) -> Kernels:
+    """Both the NNGP and the NTK from one pass of the layer recursion (see :func:`kernel` for the arguments).
+
+    ``Kernels.engine`` names the engine that computed them."""
+    k_nngp, k_ntk, name = _compute(arch, x1, x2, True, True, parameterization, dtype, device, threads, progress,
+                                   memory, engine, on_progress)
+    return Kernels(nngp=k_nngp, ntk=k_ntk, engine=name)
+
+
+def engines(arch: str, x1: Any, x2: Any = None, parameterization: str = "ntk", dtype: Any = None,
+            device: str = "cpu") -> Dict[str, str]:
+    """Every registered kernel engine and whether it can run this case (``ntk engines``).
+
+    Returns ``{name: ""}`` for an engine that can, else ``{name: reason}`` (one line), in the order ``"auto"``
+    tries them.
+    """
+    a1, a2 = as_real(x1, "x1"), as_real_opt(x2, "x2")
+    return dict(_ntk.engines_for(str(arch), a1, a2, parameterization, _dtype_name(dtype, a1, a2), device))
 
 
 @dataclass
@@ -151,8 +210,9 @@ class DepthKernel:
     ntk: np.ndarray
 
 
-def kernels_all_depths(x1: Any, x2: Any = None, max_depth: int = 5, activation: str = "relu", w_std: float = 1.0,
-                       b_std: float = 0.0, threads: int = 0) -> List[DepthKernel]:
+def kernels_all_depths(x1: Any, x2: Any = None, max_depth: int = _UCI["max_depth"],
+                       activation: str = _UCI["activation"], w_std: float = _UCI["w_std"], b_std: float = _UCI["b_std"],
+                       threads: int = 0) -> List[DepthKernel]:
     """NNGP and NTK of every fully-connected depth 1..max_depth and fixed layers 0..depth in one pass.
 
     The network is ``repeat(depth, dense(w_std, b_std), activation), dense(w_std, b_std)`` (Arora et al. 2020);
@@ -163,6 +223,7 @@ def kernels_all_depths(x1: Any, x2: Any = None, max_depth: int = 5, activation: 
     return [DepthKernel(depth=d, fixed=f, nngp=kn, ntk=kt) for d, f, kn, kt in out]
 
 
+@keeps_precision
 def empirical_kernels(arch: str, x1: Any, x2: Any = None, width: int = 512, samples: int = 1, seed: int = 0,
                       parameterization: str = "ntk", get_ntk: bool = True, threads: int = 0) -> Kernels:
     """Monte Carlo NNGP and NTK over ``samples`` finite networks of the given width (``ntk empirical``).
@@ -225,6 +286,7 @@ class Network:
             raise ValueError("the network's input shape is not known yet: pass input_shape= or call apply() first")
         return self._net
 
+    @keeps_precision
     def apply(self, x: Any) -> np.ndarray:
         """Outputs f(x), shape (N, K)."""
         a = as_real(x, "x")
@@ -233,14 +295,17 @@ class Network:
 
     __call__ = apply
 
+    @keeps_precision
     def empirical_ntk(self, x1: Any, x2: Any = None) -> np.ndarray:
         """Per-output empirical NTK <df(x1)/dθ, df(x2)/dθ> averaged over outputs, trainable layers only."""
         a = as_real(x1, "x1")
         self._ensure(a)
         return self._net.empirical_ntk(a, as_real_opt(x2, "x2"))
 
-    def train(self, x: Any, y: Any, steps: int = 100, learning_rate: float = 0.0, lr_fraction: float = 0.75,
-              batch_size: int = 0, momentum: float = 0.0, seed: int = 0, record_loss: bool = True) -> Dict[str, Any]:
+    def train(self, x: Any, y: Any, steps: int = _TRAIN["steps"], learning_rate: float = _TRAIN["learning_rate"],
+              lr_fraction: float = _TRAIN["lr_fraction"], batch_size: int = _TRAIN["batch_size"],
+              momentum: float = _TRAIN["momentum"], seed: int = _TRAIN["seed"],
+              record_loss: bool = _TRAIN["record_loss"]) -> Dict[str, Any]:
         """Trains in place by gradient descent on ½||f(X) − Y||² (``ntk::train``, include/ntk/train.h).
 
         ``learning_rate`` 0 uses ``lr_fraction`` · 2/λ_max of the empirical NTK at the start; ``batch_size`` > 0
@@ -250,8 +315,9 @@ class Network:
         a = as_real(x, "x")
         self._ensure(a)
         yy, _ = targets_2d(y, "y")
-        return self._net.train(a, yy, int(steps), float(learning_rate), float(lr_fraction), int(batch_size),
-                               float(momentum), int(seed), bool(record_loss))
+        return self._net.train(a, yy, dict(steps=steps, learning_rate=learning_rate, lr_fraction=lr_fraction,
+                                           batch_size=batch_size, momentum=momentum, seed=seed,
+                                           record_loss=record_loss))
 
     def get_params(self, member: int = 0) -> List[List[np.ndarray]]:
         """Parameters: one list of arrays per op of the architecture (empty for ops without parameters).
@@ -291,13 +357,14 @@ class SVM:
     """C-SVM on a precomputed kernel (libsvm, one-vs-one): the decisions of scikit-learn's
     ``SVC(kernel="precomputed", C=C, tol=tol, shrinking=shrinking)``."""
 
-    def __init__(self, C: float = 1.0, tol: float = 1e-3, cache_mb: float = 200.0, shrinking: bool = True) -> None:
+    def __init__(self, C: float = _SVM["C"], tol: float = _SVM["tol"], cache_mb: float = _SVM["cache_mb"],
+                 shrinking: bool = _SVM["shrinking"]) -> None:
         self.C, self.tol, self.cache_mb, self.shrinking = float(C), float(tol), float(cache_mb), bool(shrinking)
         self._svm = _ntk.PrecomputedSvm()
 
     def fit(self, k_train_train: Any, y_train: Any) -> "SVM":
-        self._svm.fit(as_real(k_train_train, "k_train_train"), as_labels(y_train, "y_train"), self.C, self.tol,
-                      self.cache_mb, self.shrinking)
+        self._svm.fit(as_real(k_train_train, "k_train_train"), as_labels(y_train, "y_train"),
+                      dict(C=self.C, tol=self.tol, cache_mb=self.cache_mb, shrinking=self.shrinking))
         return self
 
     def predict(self, k_test_train: Any) -> np.ndarray:
@@ -316,18 +383,18 @@ class SVM:
         return self._svm.num_support_vectors
 
 
-def svm(k_train_train: Any, y_train: Any, k_test_train: Any, C: float = 1.0, tol: float = 1e-3,
-        shrinking: bool = True) -> np.ndarray:
+def svm(k_train_train: Any, y_train: Any, k_test_train: Any, C: float = _SVM["C"], tol: float = _SVM["tol"],
+        shrinking: bool = _SVM["shrinking"]) -> np.ndarray:
     """Fits a C-SVM on the precomputed training kernel and returns the predicted labels of the test rows."""
     return SVM(C=C, tol=tol, shrinking=shrinking).fit(k_train_train, y_train).predict(k_test_train)
 
 
 def svm_accuracy_path(k_train_train: Any, y_train: Any, k_test_train: Any, y_test: Any, Cs: Sequence[float],
-                      tol: float = 1e-3, shrinking: bool = True, threads: int = 0) -> np.ndarray:
+                      tol: float = _SVM["tol"], shrinking: bool = _SVM["shrinking"], threads: int = 0) -> np.ndarray:
     """Test accuracy of a C-SVM for every C (in parallel over C)."""
     return np.asarray(_ntk.svm_accuracy_path(as_real(k_train_train, "k_train_train"), as_labels(y_train, "y_train"),
                                              as_real(k_test_train, "k_test_train"), as_labels(y_test, "y_test"),
-                                             [float(c) for c in Cs], float(tol), bool(shrinking), int(threads)))
+                                             [float(c) for c in Cs], dict(tol=tol, shrinking=shrinking), int(threads)))
 
 
 def kfold_splits(n: int, k: int, shuffle: bool = True, seed: int = 0) -> List[Tuple[np.ndarray, np.ndarray]]:
@@ -360,9 +427,11 @@ class Selection:
 
 
 def select_model(kernels: Sequence[DepthKernel], labels: Any, splits: Optional[Sequence[Tuple[Any, Any]]] = None,
-                 folds: int = 5, seed: int = 0, method: str = "svm", values: Optional[Sequence[float]] = None,
-                 reg_absolute: bool = False, classification: bool = True, targets: Any = None,
-                 target_off: float = 0.0, target_on: float = 1.0, tol: float = 1e-3, threads: int = 0) -> Selection:
+                 folds: int = 5, seed: int = 0, method: str = _SELECT["method"],
+                 values: Optional[Sequence[float]] = None, reg_absolute: bool = _SELECT["reg_absolute"],
+                 classification: bool = _SELECT["classification"], targets: Any = None,
+                 target_off: float = _SELECT["target_off"], target_on: float = _SELECT["target_on"],
+                 tol: float = _SELECT["tol"], threads: int = 0) -> Selection:
     """Chooses (depth, fixed layers, C or diag_reg) across the kernels of :func:`kernels_all_depths` (``ntk select``).
 
     Each kernel is the N×N NTK over all examples; ``splits`` are (train, test) index arrays (default:
@@ -377,29 +446,45 @@ def select_model(kernels: Sequence[DepthKernel], labels: Any, splits: Optional[S
     if splits is None:
         splits = kfold_splits(n, folds, True, seed)
     if values is None:
-        values = [10.0 ** e for e in range(-2, 5)] if method == "svm" else [0.0] + [10.0 ** e for e in range(-4, 1)]
+        values = []  # the library's default grid for the method (ntk._ntk.default_select_values)
     grid, best = _ntk.select_model([(k.depth, k.fixed, as_real(k.ntk, "kernel")) for k in ks], lab,
                                    as_real_opt(targets, "targets") if targets is None else targets_2d(targets, "targets")[0],
                                    [(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)) for a, b in splits],
-                                   method, [float(v) for v in values], bool(reg_absolute), bool(classification),
-                                   float(target_off), float(target_on), float(tol), int(threads))
+                                   dict(method=method, values=list(values), reg_absolute=reg_absolute,
+                                        classification=classification, target_off=target_off, target_on=target_on,
+                                        tol=tol), int(threads))
     return Selection(grid=[tuple(g) for g in grid], best=tuple(best))
 
 
 # ---- the equivalence experiment ----
 
-_DEFAULT_DATA = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
-_DEFAULT_ARCH = "repeat(3, dense(w_std=1.4142, b_std=0.1), relu), dense(w_std=1.4142, b_std=0.1)"
+def _trace(rows: Any) -> np.ndarray:
+    # JSON writes non-finite numbers as null.
+    return np.asarray([[np.nan if v is None else v for v in r] for r in (rows or [])], dtype=np.float64)
 
 
 @dataclass
 class EquivalenceResult:
     """``json``: the report, the same dict as ``ntk equivalence --json`` (keys in docs/equivalence.md);
     ``runs``: per trained network ``width``, ``seed`` and the traced test outputs ``trace_at`` (steps),
-    ``trace_nn`` and ``trace_ntk`` (times × trace points) that the plot draws."""
+    ``trace_nn`` and ``trace_ntk`` (times × trace points) that the plot draws, as arrays (read from the report's
+    ``runs``, so the same from a report the CLI wrote: :meth:`load`)."""
 
     json: Dict[str, Any]
     runs: List[Dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            self.runs = [dict(width=r["width"], seed=r["seed"],
+                              trace_at=np.asarray(r.get("trace_at", []), dtype=np.int64),
+                              trace_nn=_trace(r.get("trace_nn")), trace_ntk=_trace(r.get("trace_ntk")))
+                         for r in self.json.get("runs", [])]
+
+    @classmethod
+    def load(cls, path: str) -> "EquivalenceResult":
+        """The report of ``ntk equivalence --json`` (or :meth:`save_json`) read back."""
+        with open(path) as f:
+            return cls(json=_json.load(f))
 
     def __getitem__(self, key: str) -> Any:
         return self.json[key]
@@ -414,47 +499,63 @@ class EquivalenceResult:
             f.write("\n")
 
 
-def equivalence(arch: str = _DEFAULT_ARCH, data: Union[str, Tuple[Any, Any]] = _DEFAULT_DATA,
-                widths: Sequence[int] = (64, 128, 256, 512, 1024, 2048), seeds: int = 3, kernel_seeds: int = 16,
-                seed: int = 0, n_train: int = 128, n_test: int = 128, classes: Union[int, Sequence[int]] = 2,
-                one_hot: bool = False, steps: int = 60, time: float = 0.0, learning_rate: float = 0.0,
-                lr_fraction: float = 0.75, batch_size: int = 0, momentum: float = 0.0, downsample: int = 2,
-                standardize: str = "example", f0: str = "twin", parameterization: str = "ntk", checkpoints: int = 4,
-                trace_points: int = 4, data_seed: int = 0, format: str = "auto", labels: Optional[str] = None,
-                threads: int = 0, progress: bool = False, json_path: Optional[str] = None,
-                log: Optional[Callable[[str], None]] = None) -> EquivalenceResult:
+def equivalence(arch: str = _EQ["arch"], data: Union[str, Tuple[Any, Any]] = _EQ_DATA["data"],
+                widths: Sequence[int] = tuple(_EQ["widths"]), seeds: int = _EQ["seeds"],
+                kernel_seeds: int = _EQ["kernel_seeds"], seed: int = _EQ["seed"], n_train: int = _EQ_DATA["n_train"],
+                n_test: int = _EQ_DATA["n_test"], classes: Union[int, Sequence[int]] = _EQ_DATA["num_classes"],
+                one_hot: bool = _EQ_DATA["one_hot"], steps: int = _EQ["steps"], time: float = _EQ["time"],
+                learning_rate: float = _EQ["learning_rate"], lr_fraction: float = _EQ["lr_fraction"],
+                batch_size: int = _EQ["batch_size"], momentum: float = _EQ["momentum"],
+                downsample: int = _EQ_DATA["downsample"], standardize: str = _EQ_DATA["standardize"],
+                f0: str = _EQ["f0"], parameterization: str = _EQ["parameterization"],
+                checkpoints: int = _EQ["checkpoints"], trace_points: int = _EQ["trace_points"],
+                data_seed: int = _EQ_DATA["data_seed"], format: str = _EQ_DATA["format"],
+                labels: Optional[str] = None, threads: int = 0, progress: bool = False,
+                json_path: Optional[str] = None, log: Optional[Callable[[str], None]] = None,
+                lr_kernel: str = _EQ["lr_kernel"], trace_steps: int = _EQ["trace_steps"]) -> EquivalenceResult:
     """The NTK equivalence experiment (``ntk equivalence``, same defaults and the same numbers as its JSON).
 
     Trains finite networks of every width by gradient descent and measures their distance to the infinite-width
     limit (kernel_init_dev, kernel_train_change, param_change, pred_gap, pred_gap_lin, ...; docs/equivalence.md).
     ``data`` is a path (IDX, CIFAR-10, image folder, LIBSVM, CSV, .npy with ``labels``) or an in-memory
     ``(x, labels)`` pair. ``classes``: a number of classes or the labels to keep. ``log`` receives one line per
-    finished network; Ctrl-C stops the run after the current network."""
+    finished network; Ctrl-C stops the run after the current network. Every option is documented in
+    ``ntk.option_specs("equivalence")`` and ``ntk.option_specs("equivalence_data")``, whose defaults these are."""
     if isinstance(classes, (int, np.integer)):
         cls_list: List[int] = []
-        num_classes = int(classes)
+        num_classes = classes
     else:
         cls_list = [int(c) for c in classes]
         num_classes = max(len(cls_list), 2)
-    data_opts = dict(path=data if isinstance(data, str) else "", format=format, labels_path=labels or "",
-                     classes=cls_list, num_classes=num_classes, n_train=int(n_train), n_test=int(n_test),
-                     downsample=int(downsample), standardize=standardize, one_hot=bool(one_hot), seed=int(data_seed))
-    opts = dict(arch=str(arch), widths=[int(w) for w in widths], seeds=int(seeds), seed=int(seed),
-                kernel_seeds=int(kernel_seeds), parameterization=parameterization, f0=f0, steps=int(steps),
-                learning_rate=float(learning_rate), lr_fraction=float(lr_fraction), batch_size=int(batch_size),
-                momentum=float(momentum), time=float(time), checkpoints=int(checkpoints),
-                trace_points=int(trace_points), threads=int(threads), progress=bool(progress))
+    opts = dict(data=data if isinstance(data, str) else "", format=format, labels=labels or "", classes=cls_list,
+                num_classes=num_classes, n_train=n_train, n_test=n_test, downsample=downsample,
+                standardize=standardize, one_hot=one_hot, data_seed=data_seed,
+                arch=arch, widths=list(widths), seeds=seeds, seed=seed, kernel_seeds=kernel_seeds,
+                parameterization=parameterization, f0=f0, steps=steps, learning_rate=learning_rate,
+                lr_fraction=lr_fraction, batch_size=batch_size, momentum=momentum, time=time, lr_kernel=lr_kernel,
+                checkpoints=checkpoints, trace_points=trace_points, trace_steps=trace_steps, threads=int(threads),
+                progress=bool(progress))
     x = y = None
     if not isinstance(data, str):
         x, y = data
         x = as_real(x, "x")
         y = as_labels(y, "labels")
-    text, runs = _ntk.equivalence(data_opts, opts, x, y, log)
-    result = EquivalenceResult(json=_json.loads(text), runs=list(runs))
+    text = _ntk.equivalence(opts, x, y, log)
+    result = EquivalenceResult(json=_json.loads(text))
     if json_path is not None:
         with open(json_path, "w") as f:
             f.write(text)
     return result
 
 
-from . import datasets, plot, predict  # noqa: E402,F401
+from . import datasets, predict  # noqa: E402,F401
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: ntk.sklearn and ntk.torch import scikit-learn / PyTorch; ntk.plot imports matplotlib,
+    # and `python3 -m ntk.plot` then runs it once, as __main__.
+    if name in ("sklearn", "torch", "plot"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

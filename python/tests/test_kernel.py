@@ -44,8 +44,12 @@ def test_cnn_and_float32_equal_cli(cli, tmp_path, rng):
 
 
 def test_float32_inputs_equal_cli(cli, tmp_path, rng):
+    # float32 inputs are computed in float32 (the inputs' precision) unless dtype= says otherwise
     x = rng.standard_normal((20, 5)).astype(np.float32)
-    assert np.array_equal(ntk.kernel(FC, x), cli_kernel(cli, tmp_path, FC, x))
+    k = ntk.kernel(FC, x)
+    assert k.dtype == np.float32
+    assert np.array_equal(k, cli_kernel(cli, tmp_path, FC, x, None, "--dtype", "float32"))
+    assert np.array_equal(ntk.kernel(FC, x, dtype="float64"), cli_kernel(cli, tmp_path, FC, x))
 
 
 def test_kernels_returns_both(rng):
@@ -72,7 +76,7 @@ def test_layouts_and_dtypes_give_the_same_numbers(rng):
     rev = base[::-1][::-1]
     assert np.array_equal(ntk.kernel(FC, rev), ref)
     f32 = base.astype(np.float32)
-    assert np.array_equal(ntk.kernel(FC, f32), ntk.kernel(FC, f32.astype(np.float64)))
+    assert np.array_equal(ntk.kernel(FC, f32, dtype="float64"), ntk.kernel(FC, f32.astype(np.float64)))
     ints = np.arange(24).reshape(6, 4) % 5
     assert np.array_equal(ntk.kernel(FC, ints), ntk.kernel(FC, ints.astype(np.float64)))
     lists = base.tolist()
@@ -105,7 +109,7 @@ def test_bad_input_raises_valueerror_with_the_cli_message(cli, tmp_path, rng):
 @pytest.mark.parametrize("make,match", [
     (lambda x: np.where(np.arange(12).reshape(4, 3) == 5, np.nan, x), "non-finite"),
     (lambda x: x[0], "expected"),
-    (lambda x: x.astype(np.complex128), "real numeric"),
+    (lambda x: x.astype(np.complex128), "complex values are not supported"),
     (lambda x: x.astype(str), "real numeric"),
 ])
 def test_invalid_arrays(rng, make, match):
@@ -194,6 +198,70 @@ def test_kernels_all_depths_matches_each_architecture(rng):
         np.testing.assert_allclose(k.nngp, ref.nngp, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("act", ["erf(b=2)", "leaky_relu(alpha=0.3)", "abrelu(a=-0.2, b=0.7)", "sin(a=2, c=0.3)",
+                                 "erf(a=0.5, c=0.1)", "gelu", "tanh"])
+def test_kernels_all_depths_reads_keyword_arguments(rng, act):
+    # The all-depths recursion once read positional arguments only: erf(b=2) was erf(2), 175 % off at depth 2.
+    x = rng.standard_normal((6, 4))
+    for k in ntk.kernels_all_depths(x, max_depth=2, activation=act, w_std=1.3, b_std=0.2):
+        if k.fixed:
+            continue
+        ref = ntk.kernels(f"repeat({k.depth}, dense(w_std=1.3, b_std=0.2), {act}), dense(w_std=1.3, b_std=0.2)", x)
+        # Quadrature activations (tanh) are accurate to 1e-8 and their order follows the variances, which the two
+        # routes compute in a different order: 1e-9 there, 1e-12 for the closed forms.
+        tol = (1e-9 if act == "tanh" else 1e-12) * np.abs(ref.ntk).max()
+        assert np.abs(k.ntk - ref.ntk).max() <= tol
+        assert np.abs(k.nngp - ref.nngp).max() <= tol
+
+
+def test_engines_name_and_agree(rng):
+    x = rng.standard_normal((30, 6))
+    arch = "dense(w_std=1.5, b_std=0.1), erf(b=2), dense(w_std=1.2), relu, dense"
+    support = ntk.engines(arch, x)
+    assert support["reference"] == ""
+    assert set(support) >= {"reference", "fast-avx2", "fast-avx512"}
+    ref = ntk.kernels(arch, x, engine="reference")
+    assert ref.engine == "reference"
+    auto = ntk.kernels(arch, x)
+    assert auto.engine == next(name for name, why in support.items() if why == "")
+    runnable = [name for name, why in support.items() if why == ""]
+    for name in runnable:
+        k = ntk.kernels(arch, x, engine=name)
+        assert k.engine == name
+        np.testing.assert_allclose(k.ntk, ref.ntk, rtol=1e-10, atol=1e-12 * np.abs(ref.ntk).max())
+
+
+def test_engine_that_cannot_run_the_case_says_why(rng):
+    img = rng.standard_normal((3, 6, 6, 2))
+    arch = "conv(3), relu, avgpool(2), flatten, dense"
+    why = ntk.engines(arch, img)["fast-avx2"]
+    assert "avgpool" in why
+    with pytest.raises(ValueError, match="avgpool"):
+        ntk.kernels(arch, img, engine="fast")
+    with pytest.raises(ValueError, match="unknown engine 'nope'"):
+        ntk.kernels(arch, img, engine="nope")
+    assert ntk.kernels(arch, img).engine == "reference"
+
+
+def test_progress_callback_sees_every_tile_and_can_stop(rng):
+    x = rng.standard_normal((600, 5))
+    calls = []
+    k = ntk.kernel("dense, relu, dense", x, engine="reference", on_progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1][0] == calls[-1][1] and all(a[0] < b[0] for a, b in zip(calls, calls[1:]))
+    np.testing.assert_array_equal(k, ntk.kernel("dense, relu, dense", x, engine="reference"))
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        raise Stop()
+
+    with pytest.raises(Stop):
+        ntk.kernel("dense, relu, dense", x, engine="reference", on_progress=stop)
+    with pytest.raises(TypeError):
+        ntk.kernel("dense, relu, dense", x, on_progress=3)
+
+
 def test_neural_tangents_reference_kernels():
     root = os.path.join(ROOT, "tests", "data", "nt_reference")
     if not os.path.isdir(root):
@@ -240,3 +308,22 @@ def test_blas_coretype_is_set():
     core = recommended_openblas_coretype()
     if core is not None:
         assert os.environ.get("OPENBLAS_CORETYPE")
+
+
+def test_version_is_written_once(cli):
+    """CMakeLists.txt's project() version = ntk.__version__ (the library's NTK_VERSION_STRING, generated from
+    project() into ntk/version.h) = `ntk --version` (= the installed distribution's, when installed from a
+    wheel)."""
+    import re
+    from importlib import metadata
+
+    with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+        cmake = re.search(r"project\(ntk VERSION ([0-9.]+)", f.read()).group(1)
+    with open(os.path.join(ROOT, "include", "ntk", "version.h.in")) as f:
+        assert '"@PROJECT_VERSION@"' in f.read()
+    assert cmake == ntk.__version__
+    assert run_cli(cli, "--version").stdout.split()[:2] == ["ntk", ntk.__version__]
+    try:
+        assert metadata.version("ntk") == ntk.__version__
+    except metadata.PackageNotFoundError:
+        pass  # running from the build tree

@@ -22,7 +22,10 @@ def test_apply_shapes_and_inferred_input_shape(rng):
     assert np.array_equal(same.apply(x), f)
     assert not np.array_equal(ntk.Network(ARCH, width=32, seed=2).apply(x), f)
     assert np.array_equal(net.apply(np.asfortranarray(x)), f)
-    assert np.array_equal(net.apply(x.astype(np.float32)), net.apply(x.astype(np.float32).astype(np.float64)))
+    # float32 inputs: computed in float64, returned float32
+    f32 = net.apply(x.astype(np.float32))
+    assert f32.dtype == np.float32
+    assert np.array_equal(f32, net.apply(x.astype(np.float32).astype(np.float64)).astype(np.float32))
     with pytest.raises(ValueError, match="input shape"):
         net.apply(rng.standard_normal((3, 5)))
 

@@ -105,6 +105,21 @@ def test_solver_errors(problem):
         predict.kernel_regression(bad, kst.ntk, y)
 
 
+def test_solver_warnings_are_python_warnings(rng, capfd):
+    # A rank-2 kernel on 12 points: the Cholesky needs jitter, the eigendecomposition finds ~0 eigenvalues. The
+    # library does not print; the wrappers turn what it reports into RuntimeWarnings.
+    x = rng.standard_normal((12, 2))
+    k = x @ x.T
+    y = rng.standard_normal(12)
+    with pytest.warns(RuntimeWarning, match="not numerically positive definite"):
+        predict.cholesky_solve(k, y)
+    with pytest.warns(RuntimeWarning, match="not numerically positive definite"):
+        predict.kernel_regression(k, k[:3], y)
+    with pytest.warns(RuntimeWarning, match="not numerically positive definite"):
+        predict.one_hot_regression(k, k[:3], (x[:, 0] > 0).astype(int))
+    assert capfd.readouterr().err == ""
+
+
 def test_svm_matches_scikit_learn(rng):
     x = rng.standard_normal((60, 4))
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int) + (x[:, 2] > 1).astype(int)

@@ -4,6 +4,7 @@
 #include "cli/cmd_bench.h"
 #include "cli/command.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "ntk/bench_cifar.h"
 #include "ntk/error.h"
 #include "ntk/io.h"
@@ -11,14 +12,10 @@
 namespace ntk::cli {
 namespace {
 
+// The experiment's options are the library's CifarBenchOptions, whose table declares the flags.
 struct Args {
-  std::string data, json;
-  std::vector<int64_t> train = {1000};
-  int64_t test = 1000;
-  std::vector<int> depths = {3, 6, 11, 21};
-  std::vector<std::string> readouts = {"flatten"};
-  double diag_reg = 0;
-  uint64_t seed = 0;
+  CifarBenchOptions o;
+  std::string json;
   ContextOptions ctx;
 };
 
@@ -33,34 +30,20 @@ void register_bench_cifar10(CLI::App& app) {
       "targets are one-hot -0.1 / 0.9.\n"
       "Example:\n  ntk bench cifar10 --data cifar10 --train 500,1000,2000 --test 1000 --depths 3,11 "
       "--readouts flatten,gap --json out/cifar10.json");
-  cmd->add_option("--data", a->data, "CIFAR-10 folder")->required();
-  cmd->add_option("--train", a->train, "training-set sizes (nested subsets), comma-separated")->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--test", a->test, "test-set size")->capture_default_str();
-  cmd->add_option("--depths", a->depths, "numbers of conv layers, comma-separated")->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--readouts", a->readouts, "flatten (CNTK-V) and/or gap (CNTK-GAP)")->delimiter(',')
-      ->capture_default_str()->check(CLI::IsMember({"flatten", "gap"}));
-  cmd->add_option("--diag-reg", a->diag_reg, "ridge relative to the mean diagonal")->capture_default_str();
-  cmd->add_option("--seed", a->seed, "subset seed")->capture_default_str();
+  add_options(cmd, cifar_bench_options(), a->o);
   cmd->add_option("--json", a->json, "write the runs as JSON: {\"runs\": [{readout, depth, train, test, accuracy}]}");
   a->ctx.add_to(cmd);
   cmd->callback([a]() {
     if (!a->json.empty()) check_output_path(a->json);
-    CifarBenchOptions o;
-    o.data = a->data;
-    o.train_sizes = a->train;
-    o.test = a->test;
-    o.depths = a->depths;
-    o.readouts = a->readouts;
-    o.diag_reg = a->diag_reg;
-    o.seed = a->seed;
-    o.ctx = a->ctx.make(a->seed);
+    CifarBenchOptions& o = a->o;
+    o.ctx = a->ctx.make(o.seed);
+    validate_flags(cifar_bench_options(), o);
     std::vector<CifarRun> runs = run_cifar_bench(o);
     std::printf("%-8s %6s %7s %6s %9s %12s\n", "readout", "depth", "train", "test", "accuracy", "kernel (s)");
     nlohmann::json j;
     j["runs"] = nlohmann::json::array();
     for (const CifarRun& r : runs) {
+      print_warning(r.warning);
       std::printf("%-8s %6d %7lld %6lld %8.2f%% %12.1f\n", r.readout.c_str(), r.depth, (long long)r.train,
                   (long long)r.test, 100 * r.accuracy, r.kernel_seconds);
       j["runs"].push_back({{"readout", r.readout}, {"depth", r.depth}, {"train", r.train}, {"test", r.test},

@@ -35,7 +35,7 @@ struct BenchKernelsArgs {
   int fc_depth = 10;
   std::string cntk_n = "gap:5=24,11=16,21=12;flatten:5=256,11=192,21=128";
   std::string only;  // "fc" | "cntk" | "" (both)
-  bool reference = false;
+  std::string engine = "auto";
   bool quick = false;
   int repeat = 1;  // every time is the least of this many runs
   // One custom case (used by bench/compare_neural_tangents.py): time --arch on --x1 in memory, save the
@@ -58,13 +58,16 @@ Tensor normal_tensor(std::vector<int64_t> shape, uint64_t seed) {
 
 // Runs prepare() and the whole symmetric kernel as one tile (NNGP and NTK); returns seconds.
 // With `save`, writes <save>/nngp.npy and <save>/ntk.npy (after the timing).
-double time_kernel(const std::string& spec, const Tensor& x, DType dtype, const Context& base, bool reference,
-                   const std::string& save = "") {
+// The engine that ran the last timed kernel (each JSON entry records it).
+std::string last_engine;
+
+double time_kernel(const std::string& spec, const Tensor& x, DType dtype, const Context& base,
+                   const std::string& engine_choice, const std::string& save = "") {
   const Architecture arch = Architecture::parse(spec);
   KernelOptions o;
   o.ctx = base;
   o.ctx.dtype = dtype;
-  o.reference = reference;
+  o.engine = engine_choice;
   const int64_t n = x.rows();
   const size_t bytes = static_cast<size_t>(n * n) * (dtype == DType::kFloat32 ? 4 : 8);
   // Output buffers with their pages mapped before the clock starts, as the Gram baselines' buffer is (and as
@@ -86,6 +89,7 @@ double time_kernel(const std::string& spec, const Tensor& x, DType dtype, const 
   engine->prepare();
   engine->compute_tile({0, n, 0, n}, nngp, ntk, n);
   const double seconds = seconds_since(t0);
+  last_engine = engine->name();
   if (!save.empty()) {
     for (const auto& [name, buf] : {std::make_pair("nngp", nngp), std::make_pair("ntk", ntk)}) {
       Matrix m(n, n);
@@ -149,7 +153,6 @@ void run(const BenchKernelsArgs& a) {
   out["threads"] = ctx.num_threads();
   out["blas"] = platform::blas_vendor();
   out["repeat"] = a.repeat;
-  out["engine"] = a.reference ? "reference" : "fast";
   out["entries"] = json::array();
   if (!a.arch.empty() || !a.x1.empty()) {
     NTK_THROW_IF_NOT(!a.arch.empty() && !a.x1.empty(), "a custom case needs both --arch and --x1");
@@ -157,13 +160,14 @@ void run(const BenchKernelsArgs& a) {
     const DType dt = parse_dtype(a.dtype);
     // Timed as neural-tangents is in bench/compare_neural_tangents.py: after one untimed call in the same
     // process (which starts BLAS's threads and maps its buffers), the least of --repeat calls.
-    const double first = time_kernel(a.arch, x, dt, ctx, a.reference, "");
-    double s = time_kernel(a.arch, x, dt, ctx, a.reference, a.save);
-    for (int r = 1; r < a.repeat; ++r) s = std::min(s, time_kernel(a.arch, x, dt, ctx, a.reference, ""));
+    const double first = time_kernel(a.arch, x, dt, ctx, a.engine, "");
+    double s = time_kernel(a.arch, x, dt, ctx, a.engine, a.save);
+    for (int r = 1; r < a.repeat; ++r) s = std::min(s, time_kernel(a.arch, x, dt, ctx, a.engine, ""));
     const int64_t n = x.rows();
     std::printf("%s %s N=%lld: %.3f s, %.3e s/entry (first call %.3f s)\n", a.arch.c_str(), dtype_name(dt),
                 static_cast<long long>(n), s, s / static_cast<double>(n * n), first);
     out["entries"].push_back({{"name", "custom"},
+                              {"engine", last_engine},
                               {"arch", a.arch},
                               {"dtype", dtype_name(dt)},
                               {"n", n},
@@ -177,15 +181,15 @@ void run(const BenchKernelsArgs& a) {
     }
     return;
   }
-  std::printf("%-28s %-8s %7s %12s %14s\n", "case", "dtype", "N", "seconds", "s/entry");
+  std::printf("%-28s %-8s %7s %12s %14s  %s\n", "case", "dtype", "N", "seconds", "s/entry", "engine");
   auto report = [&](const std::string& name, const std::string& arch, DType dt, int64_t n, double s,
                     json extra) {
     const double per = s / static_cast<double>(n * n);
-    std::printf("%-28s %-8s %7lld %12.3f %14.3e\n", name.c_str(), dtype_name(dt), static_cast<long long>(n),
-                s, per);
+    std::printf("%-28s %-8s %7lld %12.3f %14.3e  %s\n", name.c_str(), dtype_name(dt),
+                static_cast<long long>(n), s, per, last_engine.c_str());
     std::fflush(stdout);
-    json e = {{"name", name}, {"arch", arch}, {"dtype", dtype_name(dt)},
-              {"n", n},       {"seconds", s}, {"seconds_per_entry", per}};
+    json e = {{"name", name}, {"engine", last_engine},   {"arch", arch}, {"dtype", dtype_name(dt)}, {"n", n},
+              {"seconds", s}, {"seconds_per_entry", per}};
     for (auto& [k, v] : extra.items()) e[k] = v;
     out["entries"].push_back(e);
   };
@@ -196,11 +200,11 @@ void run(const BenchKernelsArgs& a) {
         "repeat(" + std::to_string(a.fc_depth) + ", dense(w_std=1.4142135623730951, b_std=0.1), relu), dense";
     double syrk_s = 0, gemm_s = 0;
     time_gram(x, syrk_s, gemm_s);  // also warms up BLAS threads
-    double s = time_kernel(arch, x, DType::kFloat64, ctx, a.reference);
+    double s = time_kernel(arch, x, DType::kFloat64, ctx, a.engine);
     time_gram(x, syrk_s, gemm_s);
     for (int r = 1; r < a.repeat; ++r) {
       double sy = 0, ge = 0;
-      s = std::min(s, time_kernel(arch, x, DType::kFloat64, ctx, a.reference));
+      s = std::min(s, time_kernel(arch, x, DType::kFloat64, ctx, a.engine));
       time_gram(x, sy, ge);
       syrk_s = std::min(syrk_s, sy);
       gemm_s = std::min(gemm_s, ge);
@@ -235,8 +239,8 @@ void run(const BenchKernelsArgs& a) {
           if (a.quick) n = std::max<int64_t>(2, n / 4);
           const Tensor x = normal_tensor({n, 32, 32, 3}, 2);
           const std::string arch = cntk_arch(depth, readout);
-          double s = time_kernel(arch, x, dt, ctx, a.reference);
-          for (int r = 1; r < a.repeat; ++r) s = std::min(s, time_kernel(arch, x, dt, ctx, a.reference));
+          double s = time_kernel(arch, x, dt, ctx, a.engine);
+          for (int r = 1; r < a.repeat; ++r) s = std::min(s, time_kernel(arch, x, dt, ctx, a.engine));
           report("cntk_" + readout + "_depth" + std::to_string(depth), arch, dt, n, s, json::object());
         }
   }
@@ -258,7 +262,9 @@ void register_bench_kernels(CLI::App& app) {
   cmd->add_option("--fc-depth", a->fc_depth, "FC: hidden dense + relu layers")->capture_default_str();
   cmd->add_option("--cntk-n", a->cntk_n, "CNTK: N per readout and depth")->capture_default_str();
   cmd->add_option("--only", a->only, "fc | cntk (default: both)");
-  cmd->add_flag("--reference", a->reference, "time the reference engine instead (small N only)");
+  cmd->add_option("--engine", a->engine,
+                  "kernel engine: auto, reference (small N only), fast, or a name from `ntk engines`")
+      ->capture_default_str();
   cmd->add_flag("--quick", a->quick, "smaller N everywhere (smoke test)");
   cmd->add_option("--repeat", a->repeat, "report the least time of this many runs of every case")
       ->check(CLI::PositiveNumber)

@@ -13,6 +13,7 @@
 #include "cli/cmd_bench.h"
 #include "cli/command.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "ntk/error.h"
 #include "ntk/experiments_uci.h"
 #include "ntk/io.h"
@@ -23,12 +24,11 @@ namespace {
 
 using json = nlohmann::json;
 
+// The protocol's numbers are the library's UciOptions, whose table declares their flags; the rest is the
+// command's own.
 struct BenchUciArgs {
-  std::string data, datasets, json_path, baselines, python = "python3",
-                                                    c_list = "1e-2,1e-1,1,1e1,1e2,1e3,1e4";
-  int min_depth = 1, max_depth = 5;
-  double w_std = 1.0, b_std = 0.0;
-  bool nt_scale = false;
+  std::string data, datasets, json_path, baselines, python = "python3";
+  experiments::UciOptions uci;
   ContextOptions ctx;
 };
 
@@ -95,29 +95,16 @@ void register_bench_uci(CLI::App& app) {
                   "also run this scikit-learn baselines script (bench/uci_baselines.py: random forest and "
                   "RBF-kernel SVM, same splits) and compare all three classifiers");
   cmd->add_option("--python", a->python, "Python interpreter for --baselines")->capture_default_str();
-  cmd->add_option("--min-depth", a->min_depth, "smallest number of hidden layers (0 = linear kernel)")
-      ->capture_default_str();
-  cmd->add_option("--max-depth", a->max_depth, "largest number of hidden layers")->capture_default_str();
-  cmd->add_option("--C", a->c_list, "SVM C grid (comma-separated)")->capture_default_str();
-  cmd->add_option("--w-std", a->w_std, "weight std of every dense layer")->capture_default_str();
-  cmd->add_option("--b-std", a->b_std, "bias std of every dense layer")->capture_default_str();
-  cmd->add_flag(
-      "--nt-scale", a->nt_scale,
-      "keep neural-tangents' first-layer covariance x.x'/d (default: x.x' as in Arora et al.'s code)");
+  add_options(cmd, experiments::uci_options(), a->uci,
+              {"min_depth", "max_depth", "cs", "w_std", "b_std", "arora_scale"});
   a->ctx.add_to(cmd, false);
   cmd->callback([a]() {
     const auto t0 = std::chrono::steady_clock::now();
     check_output_path(a->json_path);
-    experiments::UciOptions o;
-    o.min_depth = a->min_depth;
-    o.max_depth = a->max_depth;
-    NTK_THROW_IF_NOT(o.min_depth >= 0 && o.max_depth >= o.min_depth && o.max_depth <= 20,
-                     "--min-depth/--max-depth must satisfy 0 <= min <= max <= 20, got %d, %d", o.min_depth,
-                     o.max_depth);
-    o.cs = parse_number_list(a->c_list, "--C", true);
-    o.w_std = a->w_std;
-    o.b_std = a->b_std;
-    o.arora_scale = !a->nt_scale;
+    experiments::UciOptions& o = a->uci;
+    validate_flags(experiments::uci_options(), o);
+    NTK_THROW_IF_NOT(o.max_depth >= o.min_depth, "--max-depth (%d) must be >= --min-depth (%d)", o.max_depth,
+                     o.min_depth);
     o.ctx = a->ctx.make();
     if (!a->baselines.empty())
       NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, access(a->baselines.c_str(), R_OK) == 0,

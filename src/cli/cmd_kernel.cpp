@@ -1,11 +1,14 @@
 // ntk kernel / ntk empirical: the exact infinite-width kernel, and its Monte Carlo estimate from finite
 // networks.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "cli/command.h"
 #include "cli/common.h"
 #include "ntk/arch.h"
+#include "ntk/distributed.h"
+#include "ntk/engine_registry.h"
 #include "ntk/error.h"
 #include "ntk/network.h"
 #include "ntk/tiled_job.h"
@@ -19,6 +22,8 @@ struct KernelArgs {
   bool resume = false;
   std::string memory;
   int64_t tile = 0;
+  std::string engine = "auto";
+  bool verbose = false;
 };
 
 void add_common(CLI::App* cmd, KernelArgs& a) {
@@ -56,13 +61,26 @@ void register_kernel(CLI::App& app) {
                   "fit is refused before it starts");
   cmd->add_option("--tile", a->tile,
                   "tile edge in pairs (default 2048 for fully-connected kernels, 256 otherwise)");
+  cmd->add_option("--engine", a->engine,
+                  "kernel engine: auto (the fastest that can run the case), reference, fast, or a name "
+                  "listed by `ntk engines`")
+      ->capture_default_str();
+  cmd->add_flag("-v,--verbose", a->verbose, "say which engine ran, and the tiles and time, on stderr");
   cmd->callback([a]() {
     check_output_path(a->out);
     Architecture arch = Architecture::parse(a->arch);
     KernelOptions opt;
     opt.parameterization = parse_parameterization(a->parameterization);
+    dist::Communicator& world = dist::world();
     opt.ctx = a->ctx.make();
+    if (world.size() > 1) {
+      // Ranks on one machine share its cores unless --threads says otherwise; only rank 0 draws progress.
+      if (a->ctx.threads == 0) opt.ctx.threads = rank_threads(world);
+      if (world.rank() != 0) opt.ctx.progress = false;
+    }
+    opt.engine = a->engine;
     TiledJobOptions job;
+    if (world.size() > 1) job.team = &world;
     job.out_path = a->out;
     job.want_ntk = a->get == "ntk";
     job.resume = a->resume;
@@ -73,15 +91,26 @@ void register_kernel(CLI::App& app) {
     Tensor x2;
     if (!a->x2.empty()) x2 = load_inputs(a->x2);
     TiledJobReport r = run_tiled_kernel_job(arch, x1, a->x2.empty() ? nullptr : &x2, opt, job);
-    if (r.tiles_computed + r.tiles_resumed < r.tiles_total) {
+    NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, r.complete || job.stop_after_tiles >= 0,
+                          "%s: %lld of %lld tiles are missing after every process finished", a->out.c_str(),
+                          (long long)(r.tiles_total - r.tiles_computed - r.tiles_resumed),
+                          (long long)r.tiles_total);
+    if (!r.complete) {
       // Only reachable through NTK_TEST_STOP_AFTER_TILES: leave like a killed process would.
       std::fprintf(stderr, "ntk: stopped after %lld of %lld tiles (test hook)\n", (long long)r.tiles_computed,
                    (long long)r.tiles_total);
       std::_Exit(137);
     }
+    if (world.rank() != 0) return;
     if (r.tiles_resumed > 0)
       std::fprintf(stderr, "ntk: resumed: %lld of %lld tiles were already done\n", (long long)r.tiles_resumed,
                    (long long)r.tiles_total);
+    if (a->verbose)
+      std::fprintf(
+          stderr,
+          "ntk: engine %s, %lld tiles (%lld computed, %lld resumed), %d process%s x %d threads, %.3f s\n",
+          r.engine.c_str(), (long long)r.tiles_total, (long long)r.tiles_computed, (long long)r.tiles_resumed,
+          world.size(), world.size() > 1 ? "es" : "", opt.ctx.num_threads(), r.seconds);
   });
 }
 
@@ -127,7 +156,47 @@ void register_empirical(CLI::App& app) {
   });
 }
 
+void register_engines(CLI::App& app) {
+  auto a = std::make_shared<KernelArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("engines", "which kernel engines can run a case, and why the others cannot");
+  cmd->footer(
+      "Example:\n  ntk engines --arch 'repeat(3, conv(3), relu), avgpool(2), gap, dense' --x1 images.npy\n"
+      "One line per engine: its name, then `yes` or the reason it cannot run this case. `ntk kernel\n"
+      "--engine auto` takes the first `yes` (the fast engines before the reference engine).");
+  cmd->add_option("--arch", a->arch, "architecture (docs/architecture.md)")->required();
+  cmd->add_option("--x1", a->x1, "inputs (N1, d) or (N1, H, W, C)")->required();
+  cmd->add_option("--x2", a->x2, "second inputs; default: x1");
+  cmd->add_option("--get", a->get, "which kernel: ntk | nngp")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ntk", "nngp"}));
+  cmd->add_option("--parameterization", a->parameterization, "ntk | standard")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ntk", "standard"}));
+  a->ctx.add_to(cmd);
+  cmd->callback([a]() {
+    Architecture arch = Architecture::parse(a->arch);
+    KernelOptions opt;
+    opt.parameterization = parse_parameterization(a->parameterization);
+    opt.ctx = a->ctx.make();
+    opt.nngp = a->get == "nngp";
+    opt.ntk = a->get == "ntk";
+    Tensor x1 = load_inputs(a->x1);
+    Tensor x2;
+    if (!a->x2.empty()) x2 = load_inputs(a->x2);
+    const EngineCase c{arch, x1, a->x2.empty() ? nullptr : &x2, opt};
+    size_t width = 0;
+    for (const EngineInfo& e : EngineRegistry::instance().all()) width = std::max(width, e.name.size());
+    for (const auto& [name, why] : engine_support(c))
+      std::printf("%-*s  %s\n", static_cast<int>(width), name.c_str(), why.empty() ? "yes" : why.c_str());
+    if (a->ctx.device == "cuda" && !EngineRegistry::instance().find("cuda"))
+      std::printf("%-*s  %s\n", static_cast<int>(width), "cuda",
+                  "this build has no CUDA engine (NTK_ENABLE_CUDA=OFF)");
+  });
+}
+
 NTK_REGISTER_COMMAND(10, register_kernel);
+NTK_REGISTER_COMMAND(15, register_engines);
 NTK_REGISTER_COMMAND(20, register_empirical);
 
 }  // namespace

@@ -1,18 +1,27 @@
 // ntk regress: kernel regression / classification with the exact NTK or NNGP of an architecture.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "cli/common.h"
 #include "cli/labeled_data.h"
+#include "cli/options.h"
 #include "ntk/arch.h"
+#include "ntk/cg.h"
+#include "ntk/distributed.h"
 #include "ntk/error.h"
 #include "ntk/io.h"
+#include "ntk/kernel_file.h"
 #include "ntk/solvers.h"
+#include "ntk/tiled_job.h"
 #include "ntk/version.h"
 
 namespace ntk::cli {
@@ -20,16 +29,27 @@ namespace {
 
 using json = nlohmann::json;
 
+// The prediction's numbers are the library's option structs (PredictOptions, SvmOptions), whose tables
+// declare their flags; the rest is the command's own.
 struct RegressArgs {
   std::string arch, train, test, y_train, y_test, format = "auto", solver = "exact", kernel = "ntk",
-                                                  task = "auto", targets = "0,1", parameterization = "ntk",
-                                                  out, scores, variance_out, cache;
+                                                  task = "auto", targets, parameterization = "ntk", out,
+                                                  scores, variance_out, cache;
   int64_t label_column = -1;
-  double diag_reg = 0.0, time = kInfiniteTime, lr = 1.0, c = 1.0;
-  int64_t steps = 100;
-  bool reg_absolute = false, refresh_cache = false;
+  PredictOptions predict;
+  SvmOptions svm;
+  double cg_tolerance = 1e-8;
+  int cg_max_iterations = 1000;
+  int64_t cg_rank = 100;
+  bool refresh_cache = false;
   ContextOptions ctx;
 };
+
+// --targets off,on: the two options target_off and target_on in one flag.
+std::string default_targets() {
+  const PredictOptions p;
+  return format_option_value(p.target_off) + "," + format_option_value(p.target_on);
+}
 
 struct KernelBlocks {
   Matrix nngp_dd, ntk_dd, nngp_td, ntk_td, nngp_tt, ntk_tt;
@@ -51,12 +71,8 @@ Matrix load_matrix(const std::string& path, int64_t rows, int64_t cols) {
 // Computes (or reuses from --kernel-cache) the NNGP and NTK blocks. The cache holds .npy files plus
 // kernels.json recording the architecture, parameterization and checksums of the inputs: a cache made for
 // other inputs or another architecture is refused rather than silently reused.
-KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& xte, bool need_tt,
-                         const Context& ctx) {
-  KernelOptions opt;
-  opt.parameterization = parse_parameterization(a.parameterization);
-  opt.ctx = ctx;
-  const Architecture arch = Architecture::parse(a.arch);
+// The cache's description for this run, after checking that an existing one describes the same run.
+json check_kernel_cache(const RegressArgs& a, const Tensor& xtr, const Tensor& xte) {
   json meta = {{"arch", a.arch},
                {"parameterization", a.parameterization},
                {"train_checksum", tensor_checksum(xtr)},
@@ -90,6 +106,17 @@ KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& 
       }
     }
   }
+  return meta;
+}
+
+KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& xte, bool need_tt,
+                         const Context& ctx) {
+  KernelOptions opt;
+  opt.parameterization = parse_parameterization(a.parameterization);
+  opt.ctx = ctx;
+  const Architecture arch = Architecture::parse(a.arch);
+  json meta = check_kernel_cache(a, xtr, xte);
+  const std::string meta_path = a.cache.empty() ? "" : a.cache + "/kernels.json";
   KernelBlocks k;
   auto block = [&](const char* name, const Tensor& x1, const Tensor* x2, Matrix& nngp, Matrix& ntk) {
     const int64_t rows = x1.rows(), cols = x2 ? x2->rows() : x1.rows();
@@ -120,6 +147,95 @@ KernelBlocks get_kernels(const RegressArgs& a, const Tensor& xtr, const Tensor& 
   return k;
 }
 
+// --solver cg: the training and test-train kernels are tiled jobs (memory-mapped .npy files, resumable,
+// shared by MPI ranks) in the --kernel-cache folder or a temporary one; conjugate gradient and the
+// predictions read them in row panels, so neither kernel needs to fit in memory.
+Matrix cg_predict(const RegressArgs& a, const Tensor& xtr, const Tensor& xte, const Matrix& ytr,
+                  const RegOptions& reg, const Context& ctx, dist::Communicator& world) {
+  const bool lead = world.rank() == 0;
+  std::string dir = a.cache;
+  json meta;
+  if (dir.empty()) {
+    // One temporary folder for every rank: rank 0 names it (on one machine, or a shared TMPDIR).
+    char name[4096] = {0};
+    if (lead) {
+      const char* tmp = std::getenv("TMPDIR");
+      std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/ntk-cg-XXXXXX";
+      std::vector<char> buf(templ.begin(), templ.end());
+      buf.push_back(0);
+      if (mkdtemp(buf.data()) && buf.size() < sizeof name) std::memcpy(name, buf.data(), buf.size());
+    }
+    world.broadcast(name, sizeof name, 0);
+    NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, name[0] != 0,
+                          "cannot create a temporary folder for the cg kernels "
+                          "(set TMPDIR or use --kernel-cache)");
+    dir = name;
+  } else {
+    if (lead) meta = check_kernel_cache(a, xtr, xte);
+    world.barrier();  // the folder exists before the others look into it
+  }
+  struct TempDir {
+    std::string path;
+    ~TempDir() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove_all(path, ec);
+    }
+  } temp_dir{a.cache.empty() && lead ? dir : ""};
+
+  const Architecture arch = Architecture::parse(a.arch);
+  KernelOptions opt;
+  opt.parameterization = parse_parameterization(a.parameterization);
+  opt.ctx = ctx;
+  if (!lead) opt.ctx.progress = false;
+  auto kernel_file = [&](const char* name, const Tensor& x1, const Tensor* x2) {
+    const std::string path = dir + "/" + name + "." + a.kernel + ".npy";
+    if (!a.cache.empty() && !a.refresh_cache && file_exists(path) && file_exists(dir + "/kernels.json")) {
+      if (lead) std::fprintf(stderr, "ntk: reusing cached %s kernel %s\n", name, path.c_str());
+      return path;
+    }
+    TiledJobOptions job;
+    job.out_path = path;
+    job.want_ntk = a.kernel == "ntk";
+    job.resume = true;  // a killed run's finished tiles are kept
+    if (world.size() > 1) job.team = &world;
+    run_tiled_kernel_job(arch, x1, x2, opt, job);
+    return path;
+  };
+  const std::string train_path = kernel_file("train_train", xtr, nullptr);
+  const std::string test_path = kernel_file("test_train", xte, &xtr);
+  if (lead && !a.cache.empty()) {
+    meta["ntk_version"] = NTK_VERSION_STRING;
+    write_json_file(dir + "/kernels.json", meta);
+  }
+
+  RowSharing sharing;
+  sharing.rank = world.rank();
+  sharing.size = world.size();
+  sharing.threads = ctx.num_threads();
+  sharing.sum_in_place = [&world](double* d, int64_t n) { world.sum_in_place(d, n); };
+  CgOptions co;
+  co.tolerance = a.cg_tolerance;
+  co.max_iterations = a.cg_max_iterations;
+  co.preconditioner_rank = a.cg_rank;
+  CgReport rep;
+  const KernelFile ktrain(train_path);
+  const Matrix alpha = conjugate_gradient_solve(ktrain, ytr, reg, co, &rep, sharing);
+  const KernelFile ktest(test_path);
+  Matrix pred = multiply_shared(ktest, alpha, co.panel_rows, sharing);
+  if (lead) {
+    std::printf(
+        "cg: converged in %d iterations, relative residual %.3g (tolerance %.3g), preconditioner rank "
+        "%lld, %.2f s\n",
+        rep.iterations, rep.final_residual, co.tolerance, static_cast<long long>(rep.preconditioner_rank),
+        rep.seconds);
+    std::string hist;
+    for (size_t i = 0; i < rep.residuals.size(); ++i)
+      hist += strprintf("%s%.3g", i ? " " : "", rep.residuals[i]);
+    std::fprintf(stderr, "ntk: cg residuals by iteration: %s\n", hist.c_str());
+  }
+  return pred;
+}
+
 std::pair<double, double> parse_targets(const std::string& s) {
   double off = 0, on = 0;
   char extra = 0;
@@ -133,10 +249,19 @@ void run_regress(const RegressArgs& a) {
     if (!p->empty()) check_output_path(*p);
   const bool gp = a.solver == "nngp-gp" || a.solver == "ntk-gp";
   NTK_THROW_IF_NOT(a.variance_out.empty() || gp, "--variance-out needs --solver nngp-gp or ntk-gp");
-  NTK_THROW_IF_NOT(a.lr > 0 && std::isfinite(a.lr), "--lr must be > 0, got %g", a.lr);
-  NTK_THROW_IF_NOT(a.steps >= 0, "--steps must be >= 0");
+  validate_flags(predict_options(), a.predict);
+  validate_flags(svm_options(), a.svm);
   Architecture::parse(a.arch);  // spec errors before loading data
-  const Context ctx = a.ctx.make();
+  dist::Communicator& world = dist::world();
+  const bool shared = world.size() > 1;
+  NTK_THROW_IF_NOT(!shared || a.solver == "exact" || a.solver == "cg",
+                   "--solver %s runs in one process; under mpirun use --solver exact (ScaLAPACK) or cg",
+                   a.solver.c_str());
+  NTK_THROW_IF_NOT(!shared || a.solver != "exact" || a.cache.empty(),
+                   "--kernel-cache: the distributed exact solver never gathers the kernel, so it keeps no "
+                   "kernel files; drop the option or use --solver cg");
+  Context ctx = a.ctx.make();
+  if (shared && a.ctx.threads == 0) ctx.threads = rank_threads(world);
 
   DataOptions dopt{a.format, a.label_column};
   LabeledData tr = load_labeled(a.train, a.y_train, dopt);
@@ -160,44 +285,67 @@ void run_regress(const RegressArgs& a) {
                      tr.targets_path.c_str(), ytr_labels.front());
     if (te.y.size() > 0) yte_labels = class_labels(te);
     classes = std::max(count_classes(ytr_labels), count_classes(yte_labels));
-    auto [off, on] = parse_targets(a.targets);
+    auto [off, on] = parse_targets(a.targets.empty() ? default_targets() : a.targets);
     ytr = one_hot(ytr_labels, classes, off, on);
   }
 
-  KernelBlocks k = get_kernels(a, tr.x, te.x, gp && !a.variance_out.empty(), ctx);
+  const RegOptions& reg = a.predict.reg;
+  const double lr = a.predict.learning_rate, time = a.predict.time;
+  const bool in_memory = !(a.solver == "cg" || (a.solver == "exact" && shared));
+  KernelBlocks k;
+  if (in_memory) k = get_kernels(a, tr.x, te.x, gp && !a.variance_out.empty(), ctx);
   const Matrix& kdd = a.kernel == "ntk" ? k.ntk_dd : k.nngp_dd;
   const Matrix& ktd = a.kernel == "ntk" ? k.ntk_td : k.nngp_td;
-  RegOptions reg;
-  reg.diag_reg = a.diag_reg;
-  reg.absolute = a.reg_absolute;
 
   Matrix pred;      // (M, outputs) regression outputs / one-hot scores / SVM decision values
   Vector variance;  // GP solvers
   std::vector<int> labels_pred;
-  if (a.solver == "exact") {
-    pred = ktd * cholesky_solve(kdd, ytr, reg);
-  } else if (a.solver == "flow") {
-    pred = GradientFlow(kdd, a.lr, reg).predict_test(a.time, ktd, ytr);
-  } else if (a.solver == "gd") {
-    pred = GradientFlow(kdd, a.lr, reg).predict_test_steps(a.steps, ktd, ytr);
+  if (a.solver == "cg") {
+    pred = cg_predict(a, tr.x, te.x, ytr, reg, ctx, world);
+  } else if (a.solver == "exact" && shared) {
+    KernelOptions opt;
+    opt.parameterization = parse_parameterization(a.parameterization);
+    opt.ctx = ctx;
+    opt.ctx.progress = false;
+    opt.ntk = a.kernel == "ntk";
+    opt.nngp = !opt.ntk;
+    dist::DistributedSolveReport rep;
+    pred = dist::scalapack_kernel_regression(world, Architecture::parse(a.arch), tr.x, te.x, ytr, opt, reg, 0,
+                                             &rep);
+    if (world.rank() == 0)
+      std::fprintf(stderr,
+                   "ntk: ScaLAPACK on a %d x %d process grid, blocks of %lld: kernel %.2f s, solve %.2f s\n",
+                   rep.grid_rows, rep.grid_cols, static_cast<long long>(rep.block), rep.kernel_seconds,
+                   rep.solve_seconds);
+    if (world.rank() == 0) print_warning(rep.info.warning);
+  } else if (a.solver == "exact") {
+    SolveInfo info;
+    pred = ktd * cholesky_solve(kdd, ytr, reg, &info);
+    print_warning(info.warning);
+  } else if (a.solver == "flow" || a.solver == "gd") {
+    GradientFlow flow(kdd, lr, reg);
+    pred = a.solver == "flow" ? flow.predict_test(time, ktd, ytr)
+                              : flow.predict_test_steps(a.predict.steps, ktd, ytr);
+    print_warning(flow.info().warning);
   } else if (a.solver == "nngp-gp") {
     GpPrediction g =
         nngp_posterior(k.nngp_dd, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr, nullptr, reg);
+    print_warning(g.info.warning);
     pred = g.mean;
     variance = g.variance;
   } else if (a.solver == "ntk-gp") {
-    NtkGpEnsemble ens(k.ntk_dd, k.nngp_dd, a.lr, reg);
-    GpPrediction g = ens.predict(a.time, k.ntk_td, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr);
+    NtkGpEnsemble ens(k.ntk_dd, k.nngp_dd, lr, reg);
+    GpPrediction g = ens.predict(time, k.ntk_td, k.nngp_td, ytr, k.nngp_tt.size() ? &k.nngp_tt : nullptr);
+    print_warning(g.info.warning);
     pred = g.mean;
     variance = g.variance;
   } else {  // svm
     PrecomputedSvm svm;
-    SvmOptions so;
-    so.C = a.c;
-    svm.fit(kdd, ytr_labels, so);
+    svm.fit(kdd, ytr_labels, a.svm);
     labels_pred = svm.predict(ktd);
     pred = svm.decision_function(ktd);
   }
+  if (world.rank() != 0) return;  // the other ranks of an MPI job hold the same predictions
   if (classify && labels_pred.empty()) labels_pred = argmax_rows(pred);
 
   // Metrics.
@@ -209,7 +357,7 @@ void run_regress(const RegressArgs& a) {
   if (te.y.size() > 0) {
     if (classify) {
       if (a.solver != "svm") {
-        auto [off, on] = parse_targets(a.targets);
+        auto [off, on] = parse_targets(a.targets.empty() ? default_targets() : a.targets);
         std::printf("test MSE (one-hot targets %g/%g): %.6g\n", off, on,
                     mean_squared_error(pred, one_hot(yte_labels, classes, off, on)));
       }
@@ -240,7 +388,10 @@ void register_regress(CLI::App& app) {
       "Data: CSV or LIBSVM files with a label column (--label-column for CSV, default last), or .npy inputs\n"
       "with --y-train / --y-test (.npy or CSV targets). Integer labels mean classification (--task auto).\n\n"
       "Solvers (docs/solvers.md):\n"
-      "  exact    kernel regression K(x,X) (K + diag_reg)^-1 Y by Cholesky (gradient flow at t = inf)\n"
+      "  exact    kernel regression K(x,X) (K + diag_reg)^-1 Y by Cholesky (gradient flow at t = inf);\n"
+      "           under mpirun: ScaLAPACK over the ranks (docs/scaling.md)\n"
+      "  cg       the same by preconditioned conjugate gradient on kernels kept on disk (tiled .npy in\n"
+      "           --kernel-cache or a temporary folder), for kernels larger than memory; also under mpirun\n"
       "  flow     gradient flow on the MSE loss up to --time with learning rate --lr\n"
       "  gd       --steps discrete gradient-descent steps with learning rate --lr\n"
       "  nngp-gp  NNGP posterior mean (variance with --variance-out; diag_reg = noise variance)\n"
@@ -261,28 +412,30 @@ void register_regress(CLI::App& app) {
   cmd->add_option("--format", a->format, "data format: auto | csv | libsvm | npy")->capture_default_str();
   cmd->add_option("--label-column", a->label_column, "CSV label column (negative counts from the end)")
       ->capture_default_str();
-  cmd->add_option("--solver", a->solver, "exact | flow | gd | nngp-gp | ntk-gp | svm")
+  cmd->add_option("--solver", a->solver, "exact | cg | flow | gd | nngp-gp | ntk-gp | svm")
       ->capture_default_str()
-      ->check(CLI::IsMember({"exact", "flow", "gd", "nngp-gp", "ntk-gp", "svm"}));
+      ->check(CLI::IsMember({"exact", "cg", "flow", "gd", "nngp-gp", "ntk-gp", "svm"}));
+  cmd->add_option("--cg-tolerance", a->cg_tolerance, "cg: relative residual to reach (tolerance)")
+      ->capture_default_str();
+  cmd->add_option("--cg-max-iterations", a->cg_max_iterations, "cg: iteration limit (max_iterations)")
+      ->capture_default_str();
+  cmd->add_option("--cg-rank", a->cg_rank,
+                  "cg: rank k of the pivoted-Cholesky preconditioner, 0 for none (preconditioner_rank)")
+      ->capture_default_str();
   cmd->add_option("--kernel", a->kernel, "kernel for exact / flow / gd / svm: ntk | nngp")
       ->capture_default_str()
       ->check(CLI::IsMember({"ntk", "nngp"}));
   cmd->add_option("--task", a->task, "auto | classify | regress")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "classify", "regress"}));
-  cmd->add_option("--targets", a->targets,
-                  "one-hot target values off,on for classification (Arora et al. 2019: "
-                  "-0.1,0.9)")
-      ->capture_default_str();
-  cmd->add_option("--diag-reg", a->diag_reg,
-                  "diagonal regulariser, times the mean kernel diagonal unless "
-                  "--reg-absolute")
-      ->capture_default_str();
-  cmd->add_flag("--reg-absolute", a->reg_absolute, "--diag-reg is an absolute amount");
-  cmd->add_option("--time", a->time, "training time t for flow / ntk-gp (default inf)");
-  cmd->add_option("--lr", a->lr, "learning rate for flow / gd / ntk-gp")->capture_default_str();
-  cmd->add_option("--steps", a->steps, "gradient-descent steps for gd")->capture_default_str();
-  cmd->add_option("--C", a->c, "SVM penalty C")->capture_default_str();
+  cmd->add_option(
+         "--targets", a->targets,
+         "one-hot target values off,on for classification (target_off, target_on; Arora et al. 2019: "
+         "-0.1,0.9)")
+      ->default_str(default_targets());
+  add_options(cmd, predict_options(), a->predict,
+              {"diag_reg", "reg_absolute", "time", "learning_rate", "steps"});
+  add_options(cmd, svm_options(), a->svm, {"C"});
   cmd->add_option("--parameterization", a->parameterization, "ntk | standard")
       ->capture_default_str()
       ->check(CLI::IsMember({"ntk", "standard"}));

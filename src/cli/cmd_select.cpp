@@ -8,6 +8,7 @@
 #include "cli/command.h"
 #include "cli/common.h"
 #include "cli/labeled_data.h"
+#include "cli/options.h"
 #include "ntk/error.h"
 #include "ntk/experiments_uci.h"
 #include "ntk/io.h"
@@ -18,17 +19,24 @@ namespace {
 
 using json = nlohmann::json;
 
+// The grid and the kernels are the library's option structs (SelectOptions, UciOptions), whose tables declare
+// their flags; the rest is the command's own.
 struct SelectArgs {
-  std::string train, y_train, val, y_val, test, y_test, format = "auto", method = "svm", task = "classify",
-                                                        values, targets = "0,1", activation = "relu",
+  std::string train, y_train, val, y_val, test, y_test, format = "auto", task = "classify", targets,
                                                         json_path, out;
   int64_t label_column = -1;
-  int folds = 0, min_depth = 1, max_depth = 5;
+  int folds = 0;
   uint64_t seed = 0;
-  double w_std = 1.0, b_std = 0.0;
-  bool reg_absolute = false;
+  SelectOptions select;
+  experiments::UciOptions kernels;
   ContextOptions ctx;
 };
+
+// --targets off,on: the two options target_off and target_on in one flag.
+std::string default_targets() {
+  const SelectOptions s;
+  return format_option_value(s.target_off) + "," + format_option_value(s.target_on);
+}
 
 Tensor stack_rows(const std::vector<const Tensor*>& parts) {
   int64_t n = 0;
@@ -46,7 +54,11 @@ void run_select(const SelectArgs& a) {
   if (!a.json_path.empty()) check_output_path(a.json_path);
   if (!a.out.empty()) check_output_path(a.out);
   NTK_THROW_IF_NOT(a.val.empty() != (a.folds == 0), "give either --val FILE or --folds K (not both)");
-  const SelectMethod method = parse_select_method(a.method);
+  validate_flags(select_options(), a.select);
+  validate_flags(experiments::uci_options(), a.kernels);
+  NTK_THROW_IF_NOT(a.kernels.max_depth >= a.kernels.min_depth, "--max-depth (%d) must be >= --min-depth (%d)",
+                   a.kernels.max_depth, a.kernels.min_depth);
+  const SelectMethod method = a.select.method;
   const bool classify = method == SelectMethod::kSvm || a.task == "classify";
   NTK_THROW_IF_NOT(a.out.empty() || !a.test.empty(), "--out needs --test");
 
@@ -105,30 +117,19 @@ void run_select(const SelectArgs& a) {
     splits = kfold_splits(ntr, a.folds, true, a.seed);
   }
 
-  experiments::UciOptions ko;
-  ko.min_depth = a.min_depth;
-  ko.max_depth = a.max_depth;
-  ko.activation = a.activation;
-  ko.w_std = a.w_std;
-  ko.b_std = a.b_std;
-  ko.arora_scale = false;
+  experiments::UciOptions ko = a.kernels;
+  ko.arora_scale = false;  // neural-tangents' first layer x.x'/d
   ko.ctx = a.ctx.make();
   std::vector<DepthKernel> kernels = experiments::fc_grid_kernels(x, ko);
 
-  SelectOptions so;
-  so.method = method;
-  so.values = parse_number_list(
-      a.values.empty()
-          ? (method == SelectMethod::kSvm ? "1e-2,1e-1,1,1e1,1e2,1e3,1e4" : "0,1e-4,1e-3,1e-2,1e-1,1")
-          : a.values,
-      "--values", false);
-  so.absolute_reg = a.reg_absolute;
+  SelectOptions so = a.select;
   so.classification = classify;
   {
     double off = 0, on = 1;
     char extra = 0;
-    NTK_THROW_IF_NOT(std::sscanf(a.targets.c_str(), "%lf,%lf%c", &off, &on, &extra) == 2 && off != on,
-                     "--targets: expected 'off,on', got '%s'", a.targets.c_str());
+    const std::string targets = a.targets.empty() ? default_targets() : a.targets;
+    NTK_THROW_IF_NOT(std::sscanf(targets.c_str(), "%lf,%lf%c", &off, &on, &extra) == 2 && off != on,
+                     "--targets: expected 'off,on', got '%s'", targets.c_str());
     so.target_off = off;
     so.target_on = on;
   }
@@ -146,7 +147,7 @@ void run_select(const SelectArgs& a) {
   std::printf("best: depth %d, L' %d, %s %g, %s %.6g (%s)\n", sel.best.depth, sel.best.fixed, value_name,
               sel.best.value, score_name, sel.best.score,
               nva ? "validation split" : strprintf("%d-fold CV", a.folds).c_str());
-  json report = {{"method", a.method},
+  json report = {{"method", select_method_name(method)},
                  {"score", score_name},
                  {"selection", nva ? "validation" : strprintf("%d-fold", a.folds)},
                  {"grid", grid},
@@ -177,10 +178,12 @@ void run_select(const SelectArgs& a) {
     } else {
       RegOptions reg;
       reg.diag_reg = sel.best.value;
-      reg.absolute = a.reg_absolute;
+      reg.absolute = so.absolute_reg;
       std::vector<int> ltr(labels.begin(), labels.begin() + (classify ? ntr : 0));
       Matrix y = classify ? one_hot(ltr, count_classes(ltr), so.target_off, so.target_on) : Matrix(tr.y);
-      pred = kte * cholesky_solve(ktt, y, reg);
+      SolveInfo info;
+      pred = kte * cholesky_solve(ktt, y, reg, &info);
+      print_warning(info.warning);
       if (classify) lp = argmax_rows(pred);
     }
     if (classify && !test_labels.empty()) {
@@ -235,24 +238,16 @@ void register_select(CLI::App& app) {
   cmd->add_option("--y-test", a->y_test, "test targets for .npy inputs");
   cmd->add_option("--format", a->format, "data format: auto | csv | libsvm | npy")->capture_default_str();
   cmd->add_option("--label-column", a->label_column, "CSV label column")->capture_default_str();
-  cmd->add_option("--method", a->method, "svm (C grid) | regression (kernel regression, diag_reg grid)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"svm", "regression"}));
+  add_options(cmd, select_options(), a->select, {"method"});
   cmd->add_option("--task", a->task, "regression method: classify (one-hot, accuracy) | regress (MSE)")
       ->capture_default_str()
       ->check(CLI::IsMember({"classify", "regress"}));
-  cmd->add_option("--values", a->values,
-                  "grid of C (svm; default 1e-2..1e4) or diag_reg (regression; default "
-                  "0,1e-4..1, relative to the mean diagonal)");
-  cmd->add_flag("--reg-absolute", a->reg_absolute, "diag_reg values are absolute");
-  cmd->add_option("--targets", a->targets, "one-hot targets off,on for regression classification")
-      ->capture_default_str();
-  cmd->add_option("--min-depth", a->min_depth, "smallest number of hidden layers (0 = linear)")
-      ->capture_default_str();
-  cmd->add_option("--max-depth", a->max_depth, "largest number of hidden layers")->capture_default_str();
-  cmd->add_option("--activation", a->activation, "activation of the hidden layers")->capture_default_str();
-  cmd->add_option("--w-std", a->w_std, "weight std")->capture_default_str();
-  cmd->add_option("--b-std", a->b_std, "bias std")->capture_default_str();
+  add_options(cmd, select_options(), a->select, {"values", "reg_absolute"});
+  cmd->add_option("--targets", a->targets,
+                  "one-hot targets off,on for regression classification (target_off, target_on)")
+      ->default_str(default_targets());
+  add_options(cmd, experiments::uci_options(), a->kernels,
+              {"min_depth", "max_depth", "activation", "w_std", "b_std"});
   cmd->add_option("--json", a->json_path, "write the grid and the choice as JSON");
   cmd->add_option("--out", a->out, "test predictions (.npy or CSV)");
   a->ctx.add_to(cmd, false);

@@ -2,11 +2,15 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "cli/command.h"
+#include "ntk/distributed.h"
 #include "ntk/error.h"
 #include "ntk/io.h"
 
@@ -31,6 +35,11 @@ Context ContextOptions::make(uint64_t seed) const {
   ctx.seed = seed;
   ctx.progress = !quiet && stderr_is_terminal();
   return ctx;
+}
+
+int rank_threads(dist::Communicator& world) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, world.local_size()));
 }
 
 Tensor load_inputs(const std::string& path) {
@@ -92,6 +101,10 @@ std::vector<double> parse_number_list(const std::string& text, const char* optio
   }
   NTK_THROW_IF_NOT(!out.empty(), "%s: empty list", option);
   return out;
+}
+
+void print_warning(const std::string& warning) {
+  if (!warning.empty()) std::fprintf(stderr, "ntk: warning: %s\n", warning.c_str());
 }
 
 }  // namespace ntk::cli

@@ -10,6 +10,10 @@
 #include "ntk/kernel.h"
 #include "ntk/tensor.h"
 
+namespace ntk::dist {
+class Communicator;
+}
+
 namespace ntk::cli {
 
 // --threads, --dtype, --device, --seed, --quiet on a subcommand, filled into a Context.
@@ -21,6 +25,10 @@ struct ContextOptions {
   void add_to(CLI::App* cmd, bool with_dtype = true);
   Context make(uint64_t seed = 0) const;  // validates dtype/device names
 };
+
+// Threads for one rank of an MPI job when --threads is not given: the machine's cores shared among the ranks
+// running on it.
+int rank_threads(dist::Communicator& world);
 
 // Loads an input array (.npy, CSV, IDX, ...) and checks it is (N, d) or (N, H, W, C) and finite.
 Tensor load_inputs(const std::string& path);
@@ -37,6 +45,10 @@ std::vector<std::string> split_list(const std::string& text);
 // A comma-separated list of finite numbers, each > 0 (positive) or >= 0; an error names the option and the
 // item.
 std::vector<double> parse_number_list(const std::string& text, const char* option, bool positive);
+
+// Prints "ntk: warning: <warning>" on stderr unless `warning` is empty: the library's solvers do not print,
+// they return what they had to do (SolveInfo::warning) and the CLI shows it.
+void print_warning(const std::string& warning);
 
 // Rejects an output path whose directory does not exist before any work is done.
 void check_output_path(const std::string& path);

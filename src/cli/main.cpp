@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "cli/command.h"
+#include "ntk/distributed.h"
 #include "ntk/error.h"
 #include "ntk/version.h"
 #include "platform/blas_tuning.h"
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
   // Debian's OpenBLAS misdetects recent Xeons as "Prescott" and runs a generic kernel 8x slower; pick the
   // right core type before the library initialises (re-executes once when needed).
   ntk::platform::ensure_fast_blas(argc, argv);
+  // Under mpirun / srun: join the MPI job (ntk/distributed.h); a plain run stays one process.
+  ntk::dist::init(&argc, &argv);
 
   CLI::App app{
       "ntk: exact neural tangent (NTK) and NNGP kernels of infinitely wide networks, their finite-width\n"
@@ -49,30 +53,37 @@ int main(int argc, char** argv) {
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& entry : entries) entry.second(app);
 
+  // A failing rank of an MPI job leaves without MPI_Finalize, so the launcher stops the others.
+  const int rank = ntk::dist::world().rank();
+  const std::string who = rank == 0 ? "ntk" : "ntk (rank " + std::to_string(rank) + ")";
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    ntk::dist::finalize();
+    return rank == 0 ? app.exit(e) : 0;
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    ntk::dist::finalize();
+    return rank == 0 ? app.exit(e) : 0;
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    ntk::dist::finalize();
+    return rank == 0 ? app.exit(e) : 0;
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');
-    std::fprintf(stderr, "ntk: error: %s (see 'ntk --help')\n", what.c_str());
+    std::fprintf(stderr, "%s: error: %s (see 'ntk --help')\n", who.c_str(), what.c_str());
     return ntk::cli::kExitBadInput;
   } catch (const ntk::Error& e) {
     std::string what = e.message();
     std::replace(what.begin(), what.end(), '\n', ' ');
-    std::fprintf(stderr, "ntk: error: %s\n", what.c_str());
+    std::fprintf(stderr, "%s: error: %s\n", who.c_str(), what.c_str());
     return ntk::cli::kExitBadInput;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "ntk: error: out of memory (reduce the problem size or use --memory)\n");
+    std::fprintf(stderr, "%s: error: out of memory (reduce the problem size or use --memory)\n", who.c_str());
     return ntk::cli::kExitBadInput;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ntk: error: %s\n", e.what());
+    std::fprintf(stderr, "%s: error: %s\n", who.c_str(), e.what());
     return ntk::cli::kExitBadInput;
   }
+  ntk::dist::finalize();
   return 0;
 }

@@ -1,2 +1,2 @@
 list(APPEND NTK_SOURCES src/core/error.cpp src/core/tensor.cpp src/core/context.cpp src/core/progress.cpp
-  src/platform/blas_tuning.cpp)
+  src/core/options.cpp src/platform/blas_tuning.cpp src/platform/threads.cpp)

@@ -96,6 +96,30 @@ TrainTestData load_split(const CifarBenchOptions& o, int64_t n_train) {
 
 }  // namespace
 
+const OptionTable<CifarBenchOptions>& cifar_bench_options() {
+  static const OptionTable<CifarBenchOptions> table = [] {
+    using C = CifarBenchOptions;
+    OptionTable<C> t;
+    t.add("data", &C::data,
+          "cifar-10-batches-bin folder, or an image-folder root with train/ (and optionally test/)")
+        .must_be_given();
+    t.add("train_sizes", &C::train_sizes,
+          "training-set sizes (nested subsets of one sample; the kernels use the largest)")
+        .not_empty()
+        .at_least(10)
+        .cli("--train");
+    t.add("test", &C::test, "test-set size").at_least(1);
+    t.add("depths", &C::depths, "numbers of conv layers").not_empty().at_least(1);
+    t.add("readouts", &C::readouts, "flatten (CNTK-V) and/or gap (CNTK-GAP)")
+        .not_empty()
+        .one_of({"flatten", "gap"});
+    t.add("diag_reg", &C::diag_reg, "ridge relative to the mean diagonal").at_least(0);
+    t.add("seed", &C::seed, "subset seed");
+    return t;
+  }();
+  return table;
+}
+
 std::string cntk_architecture(const std::string& readout, int depth) {
   NTK_THROW_IF_NOT(depth >= 1, "depth must be >= 1, got %d", depth);
   // c_σ = 2 scaling of Arora et al. (w_std = sqrt 2) keeps the kernel's scale constant through ReLU layers.
@@ -113,10 +137,8 @@ std::string cntk_architecture(const std::string& readout, int depth) {
 }
 
 std::vector<CifarRun> run_cifar_bench(const CifarBenchOptions& o) {
-  NTK_THROW_IF_NOT(!o.train_sizes.empty() && o.test >= 1, "need at least one training size and --test >= 1");
+  cifar_bench_options().validate(o);
   const int64_t n_train = *std::max_element(o.train_sizes.begin(), o.train_sizes.end());
-  for (int64_t n : o.train_sizes)
-    NTK_THROW_IF_NOT(n >= 10, "training sizes must be >= 10, got %lld", (long long)n);
   TrainTestData split = load_split(o, n_train);
   NTK_THROW_IF_NOT(split.train.x.rank() == 4, "%s: expected images", o.data.c_str());
   // Nested training subsets: the first n of one class-balanced permutation.
@@ -155,8 +177,10 @@ std::vector<CifarRun> run_cifar_bench(const CifarBenchOptions& o) {
         Matrix targets = one_hot(y, classes, -0.1, 0.9);
         RegOptions reg;
         reg.diag_reg = o.diag_reg;
-        Matrix pred = kst * cholesky_solve(ktt, targets, reg);
+        SolveInfo info;
+        Matrix pred = kst * cholesky_solve(ktt, targets, reg, &info);
         CifarRun r;
+        r.warning = info.warning;
         r.readout = readout;
         r.depth = depth;
         r.train = n;

@@ -1,17 +1,11 @@
-// The equivalence plot: deviations against width on log-log axes (left) and f_NN(t) beside f_NTK(t) for a few
-// test points (right). SVG is written here directly; PNG goes through python3 + matplotlib with the script
-// embedded below, fed the same numbers as JSON.
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+// The equivalence plot as SVG, written here without any dependency: deviations against width on log-log axes
+// (left) and f_NN(t) beside f_NTK(t) for a few test points (right). Other formats (PNG, PDF) are drawn by the
+// Python package from the JSON report (python3 -m ntk.plot equivalence report.json figure.png), which draws
+// the same two panels with matplotlib.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "ntk/equivalence.h"
@@ -48,7 +42,7 @@ std::string esc(const std::string& s) {
   return o;
 }
 
-// The numbers the plot shows, shared by both back ends.
+// The numbers the plot shows.
 struct PlotData {
   std::vector<double> widths;
   struct Series {
@@ -272,130 +266,20 @@ std::string render_svg(const PlotData& p) {
   return o.str();
 }
 
-// ---- PNG through matplotlib ----
-
-const char* kMatplotlibScript = R"PY(
-import json, sys
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import matplotlib.ticker
-d = json.load(open(sys.argv[1]))
-fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5.2))
-w = d["widths"]
-for s in d["series"]:
-    m = [x if x and x > 0 else float("nan") for x in s["mean"]]
-    lo = [max(mm - l, 0) if l and l > 0 else 0 for mm, l in zip(m, s["lo"])]
-    hi = [h - mm if h and h > 0 else 0 for mm, h in zip(m, s["hi"])]
-    a.errorbar(w, m, yerr=[lo, hi], marker="o", capsize=3, label="%s (slope %+.2f)" % (s["name"], s["slope"] if s["slope"] is not None else float("nan")))
-if d["series"] and d["series"][0]["mean"][0]:
-    y0 = d["series"][0]["mean"][0] * 0.6
-    a.plot([w[0], w[-1]], [y0, y0 * (w[-1] / w[0]) ** -0.5], "--", color="grey", label="slope -1/2")
-a.set_xscale("log", base=2); a.set_yscale("log")
-a.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-a.set_xticks(w); a.set_xticklabels([str(int(x)) for x in w])
-a.set_xlabel("width"); a.set_ylabel("relative deviation"); a.set_title("deviation from the infinite-width limit")
-a.grid(True, which="both", alpha=0.3); a.legend(fontsize=8)
-if d["steps"]:
-    for j, f in enumerate(d["ntk"]):
-        c = "C%d" % j
-        b.plot(d["steps"], f, "-", color=c, lw=2, label="exact NTK" if j == 0 else None)
-        if j < len(d["nn_large"]):
-            b.plot(d["steps"], d["nn_large"][j], "o", mfc="none", color=c, ms=4,
-                   label="network, width %d" % d["w_large"] if j == 0 else None)
-        if j < len(d["nn_small"]):
-            b.plot(d["steps"], d["nn_small"][j], "--", color=c, lw=1,
-                   label="network, width %d" % d["w_small"] if j == 0 else None)
-    b.set_xlabel("gradient-descent step"); b.set_ylabel("output f(x) on test points")
-    b.set_title("training dynamics: network vs exact NTK"); b.grid(True, alpha=0.3); b.legend(fontsize=8)
-fig.suptitle(d["title"], fontsize=9)
-fig.tight_layout()
-fig.savefig(sys.argv[2], dpi=110)
-)PY";
-
-void render_png(const PlotData& p, const std::string& path) {
-  using nlohmann::json;
-  auto nums = [](const std::vector<double>& v) {
-    json a = json::array();
-    for (double x : v) a.push_back(std::isfinite(x) ? json(x) : json(nullptr));
-    return a;
-  };
-  json j;
-  j["widths"] = p.widths;
-  j["series"] = json::array();
-  for (const auto& s : p.series)
-    j["series"].push_back({{"name", s.name},
-                           {"mean", nums(s.mean)},
-                           {"lo", nums(s.lo)},
-                           {"hi", nums(s.hi)},
-                           {"slope", std::isfinite(s.slope) ? json(s.slope) : json(nullptr)}});
-  j["steps"] = p.steps;
-  j["ntk"] = p.ntk;
-  j["nn_large"] = p.nn_large;
-  j["nn_small"] = p.nn_small;
-  j["w_large"] = p.w_large;
-  j["w_small"] = p.w_small;
-  j["title"] = p.title;
-
-  char dir_template[] = "/tmp/ntk-plot-XXXXXX";
-  NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, mkdtemp(dir_template) != nullptr,
-                        "%s: cannot create a temporary folder", path.c_str());
-  const std::string dir = dir_template, data_path = dir + "/data.json", script_path = dir + "/plot.py";
-  const std::string tmp_png = dir + "/plot.png";
-  { std::ofstream(data_path) << j.dump(); }
-  { std::ofstream(script_path) << kMatplotlibScript; }
-  int status = -1;
-  const std::string log_path = dir + "/log.txt";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    // Only async-signal-safe calls before exec; python's own errors go to a log read back below.
-    const int err_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int null_fd = open("/dev/null", O_WRONLY);
-    if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
-    if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
-    execlp("python3", "python3", script_path.c_str(), data_path.c_str(), tmp_png.c_str(), (char*)nullptr);
-    _exit(127);
-  }
-  if (pid > 0) waitpid(pid, &status, 0);
-  std::string err;
-  {
-    std::ifstream in(dir + "/log.txt");
-    std::string line;
-    while (std::getline(in, line))
-      if (!line.empty()) err = line;  // the last line names the exception
-  }
-  const bool ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  std::string bytes;
-  if (ok) {
-    std::ifstream in(tmp_png, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    bytes = ss.str();
-  }
-  for (const char* f : {"data.json", "plot.py", "plot.png", "log.txt"}) std::remove((dir + "/" + f).c_str());
-  rmdir(dir.c_str());
-  NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, ok && !bytes.empty(),
-                        "%s: PNG plots need python3 with matplotlib (%s); write an .svg instead",
-                        path.c_str(), err.empty() ? "python3 not found" : err.c_str());
-  io::AtomicFile out(path);
-  out.write(bytes.data(), bytes.size());
-  out.commit();
-}
-
 }  // namespace
 
 void write_equivalence_plot(const EquivalenceResult& result, const std::string& path) {
   const std::string ext = lower_ext(path);
-  NTK_THROW_IF_NOT(ext == "svg" || ext == "png", "%s: the plot must be .svg or .png", path.c_str());
+  NTK_THROW_IF_NOT(
+      ext != "png",
+      "%s: the library writes the plot as .svg; PNG (or any matplotlib format) is drawn by the Python "
+      "package from the JSON report: python3 -m ntk.plot equivalence report.json %s",
+      path.c_str(), path.c_str());
+  NTK_THROW_IF_NOT(ext == "svg", "%s: the plot must be .svg", path.c_str());
   NTK_THROW_IF_NOT(!result.widths.empty(), "%s: nothing to plot", path.c_str());
-  const PlotData p = collect(result);
-  if (ext == "svg") {
-    io::AtomicFile out(path);
-    out.write(render_svg(p));
-    out.commit();
-  } else {
-    render_png(p, path);
-  }
+  io::AtomicFile out(path);
+  out.write(render_svg(collect(result)));
+  out.commit();
 }
 
 }  // namespace ntk

@@ -1,7 +1,7 @@
 // Gradient-descent training of finite networks (see ntk/train.h).
+#include "ntk/threads.h"
 #include "ntk/train.h"
 
-#include <dlfcn.h>
 
 #include <Eigen/Eigenvalues>
 #include <algorithm>
@@ -21,6 +21,26 @@ F0Mode parse_f0_mode(const std::string& name) {
 
 const char* f0_mode_name(F0Mode mode) {
   return mode == F0Mode::kKeep ? "keep" : "twin";
+}
+
+const OptionTable<TrainOptions>& train_options() {
+  static const OptionTable<TrainOptions> table = [] {
+    using T = TrainOptions;
+    OptionTable<T> t;
+    t.add("steps", &T::steps, "gradient-descent steps").at_least(0);
+    t.add("learning_rate", &T::learning_rate,
+          "step size η (0: lr_fraction · 2/λ_max of the empirical NTK at initialisation)")
+        .at_least(0)
+        .cli("--lr");
+    t.add("lr_fraction", &T::lr_fraction, "fraction of 2/λ_max used when learning_rate is 0").above(0);
+    t.add("batch_size", &T::batch_size, "minibatch SGD with this batch size (0: full batch)").at_least(0);
+    t.add("momentum", &T::momentum, "heavy-ball momentum β").at_least(0).below(1);
+    t.add("seed", &T::seed, "seed of the minibatch order");
+    t.add("record_loss", &T::record_loss,
+          "full batch: record the loss at every step (one extra forward pass per step)");
+    return t;
+  }();
+  return table;
 }
 
 Model::Model(const Architecture& arch, const ExampleShape& input, Parameterization parameterization,
@@ -126,17 +146,6 @@ double equivalent_flow_time(const TrainOptions& options, double learning_rate, i
   return learning_rate * static_cast<double>(options.steps) * frac / (1.0 - options.momentum);
 }
 
-void set_blas_threads(const Context& ctx) {
-  // Looked up at run time: the build links either OpenBLAS or MKL (cmake/NtkBlas.cmake).
-  using SetThreads = void (*)(int);
-  static SetThreads fn = [] {
-    void* f = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-    if (!f) f = dlsym(RTLD_DEFAULT, "MKL_Set_Num_Threads");
-    return reinterpret_cast<SetThreads>(f);
-  }();
-  if (fn) fn(ctx.num_threads());
-}
-
 TrainResult train(Model& model, const Tensor& x, const Matrix& y, const TrainOptions& options,
                   const std::function<void(int64_t, const Model&)>& on_step) {
   const int64_t n = x.rows(), K = model.output_width();
@@ -144,15 +153,7 @@ TrainResult train(Model& model, const Tensor& x, const Matrix& y, const TrainOpt
   NTK_THROW_IF_NOT(y.rows() == n && y.cols() == K,
                    "train: targets have shape (%lld, %lld), expected (%lld, %lld)", (long long)y.rows(),
                    (long long)y.cols(), (long long)n, (long long)K);
-  NTK_THROW_IF_NOT(options.steps >= 0, "train: steps must be >= 0, got %lld", (long long)options.steps);
-  NTK_THROW_IF_NOT(options.learning_rate >= 0 && std::isfinite(options.learning_rate),
-                   "train: learning rate must be >= 0 (0: automatic), got %g", options.learning_rate);
-  NTK_THROW_IF_NOT(options.lr_fraction > 0 && std::isfinite(options.lr_fraction),
-                   "train: lr_fraction must be > 0, got %g", options.lr_fraction);
-  NTK_THROW_IF_NOT(options.momentum >= 0 && options.momentum < 1, "train: momentum must be in [0, 1), got %g",
-                   options.momentum);
-  NTK_THROW_IF_NOT(options.batch_size >= 0, "train: batch size must be >= 0, got %lld",
-                   (long long)options.batch_size);
+  train_options().validate(options);
 
   TrainResult result;
   result.steps = options.steps;
@@ -178,8 +179,10 @@ TrainResult train(Model& model, const Tensor& x, const Matrix& y, const TrainOpt
     if (full_batch) {
       const Matrix residual = model.apply(x) - y;
       if (options.record_loss) result.loss.push_back(0.5 * residual.squaredNorm());
-      NTK_THROW_IF_NOT(residual.allFinite(), "training diverged at step %lld (learning rate %g): lower --lr",
-                       (long long)step - 1, lr);
+      NTK_THROW_IF_NOT(
+          residual.allFinite(),
+          "training diverged at step %lld (learning rate %g): lower learning_rate or lr_fraction",
+          (long long)step - 1, lr);
       grad = model.gradient(x, residual);
     } else {
       const int64_t b = options.batch_size;
@@ -197,8 +200,10 @@ TrainResult train(Model& model, const Tensor& x, const Matrix& y, const TrainOpt
       Matrix yb(b, K);
       for (int64_t i = 0; i < b; ++i) yb.row(i) = y.row(idx[i]);
       const Matrix residual = model.apply(xb) - yb;
-      NTK_THROW_IF_NOT(residual.allFinite(), "training diverged at step %lld (learning rate %g): lower --lr",
-                       (long long)step - 1, lr);
+      NTK_THROW_IF_NOT(
+          residual.allFinite(),
+          "training diverged at step %lld (learning rate %g): lower learning_rate or lr_fraction",
+          (long long)step - 1, lr);
       grad = model.gradient(xb, residual);
     }
     if (options.momentum > 0) {
@@ -213,7 +218,8 @@ TrainResult train(Model& model, const Tensor& x, const Matrix& y, const TrainOpt
     if (on_step) on_step(step, model);
   }
   result.final_loss = loss_of(model.apply(x));
-  NTK_THROW_IF_NOT(std::isfinite(result.final_loss), "training diverged (learning rate %g): lower --lr", lr);
+  NTK_THROW_IF_NOT(std::isfinite(result.final_loss),
+                   "training diverged (learning rate %g): lower learning_rate or lr_fraction", lr);
   if (full_batch && options.record_loss) result.loss.push_back(result.final_loss);
   return result;
 }

@@ -31,6 +31,26 @@ std::vector<int> pick(const std::vector<int>& v, const std::vector<int64_t>& idx
 
 }  // namespace
 
+const OptionTable<UciOptions>& uci_options() {
+  static const OptionTable<UciOptions> table = [] {
+    using U = UciOptions;
+    OptionTable<U> t;
+    t.add("min_depth", &U::min_depth, "smallest number of hidden layers (0 = linear kernel)")
+        .at_least(0)
+        .at_most(20);
+    t.add("max_depth", &U::max_depth, "largest number of hidden layers").at_least(0).at_most(20);
+    t.add("cs", &U::cs, "SVM C grid").not_empty().above(0).cli("--C");
+    t.add("activation", &U::activation, "activation of the hidden layers");
+    t.add("w_std", &U::w_std, "weight std of every dense layer").above(0);
+    t.add("b_std", &U::b_std, "bias std of every dense layer").at_least(0);
+    t.add("arora_scale", &U::arora_scale,
+          "first-layer covariance x.x' as in Arora et al.'s code (off: neural-tangents' x.x'/d)")
+        .cli("--nt-scale");
+    return t;
+  }();
+  return table;
+}
+
 std::vector<std::string> list_uci_datasets(const std::string& dir) {
   std::error_code ec;
   NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, fs::is_directory(dir, ec),
@@ -52,9 +72,9 @@ std::vector<std::string> list_uci_datasets(const std::string& dir) {
 std::vector<DepthKernel> fc_grid_kernels(const Tensor& x, const UciOptions& o) {
   NTK_THROW_IF_NOT(x.rank() == 2 && x.rows() > 0, "UCI inputs must be (N, d), got %s",
                    x.shape_string().c_str());
-  NTK_THROW_IF_NOT(o.min_depth >= 0 && o.max_depth >= o.min_depth,
-                   "depth range must satisfy 0 <= min depth <= max depth, got %d..%d", o.min_depth,
-                   o.max_depth);
+  uci_options().validate(o);
+  NTK_THROW_IF_NOT(o.max_depth >= o.min_depth, "max_depth (%d) must be >= min_depth (%d)", o.max_depth,
+                   o.min_depth);
   const int64_t n = x.rows(), d = x.dim(1);
   const double scale = o.arora_scale ? static_cast<double>(d) : 1.0;
   std::vector<DepthKernel> out;

@@ -2,6 +2,7 @@ list(APPEND NTK_SOURCES
      src/io/common.cpp
      src/io/npy.cpp
      src/io/npy_map.cpp
+     src/io/kernel_file.cpp
      src/io/csv.cpp
      src/io/idx.cpp
      src/io/libsvm.cpp

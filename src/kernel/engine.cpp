@@ -1,17 +1,20 @@
-// Reference kernel engine: for each pair of inputs, carry the pair state (Σ, Θ over pairs of positions, or
-// only their diagonal when no layer mixes positions) through the ops of the architecture. Per-input
-// self-variances are computed once in prepare(). Pairs are independent, so results do not depend on the
-// thread count.
+// Reference kernel engine (registry entry "reference"): for each pair of inputs, carry the pair state (Σ, Θ
+// over pairs of positions, or only their diagonal when no layer mixes positions) through the ops of the
+// architecture. Per-input self-variances are computed once in prepare(). Pairs are independent, so results do
+// not depend on the thread count.
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
-#include "kernel/fast_engines.h"
+#include "kernel/numeric_guard.h"
+#include "kernel/reference_engine.h"
 #include "ntk/error.h"
 #include "ntk/kernel_engine.h"
+#include "ntk/parallel.h"
 #include "ntk/progress.h"
-#include "ntk/tiled_job.h"
+#include "ntk/tile_driver.h"
 
 namespace ntk {
 
@@ -54,6 +57,7 @@ class ReferenceEngine final : public KernelEngine {
         variance_slot_.push_back(static_cast<int>(k));
   }
 
+  std::string name() const override { return "reference"; }
   int64_t rows() const override { return x1_.rows(); }
   int64_t cols() const override { return x2_.rows(); }
   bool symmetric() const override { return symmetric_; }
@@ -73,24 +77,21 @@ class ReferenceEngine final : public KernelEngine {
   void prepare() override {
     auto run_self = [&](const Tensor& x, std::vector<std::vector<std::vector<T>>>& out) {
       out.assign(x.rows(), {});
-      bool failed = false;
-      std::string message;
+      OmpExceptions errors;
 #pragma omp parallel for schedule(dynamic) num_threads(options_.ctx.num_threads())
-      for (int64_t i = 0; i < x.rows(); ++i) {
-        try {
-          run_pair(x.row(i), x.row(i), nullptr, nullptr, &out[i]);
-        } catch (const std::exception& e) {
-#pragma omp critical
-          {
-            failed = true;
-            message = e.what();
-          }
-        }
-      }
-      NTK_THROW_IF_NOT(!failed, "%s", message.c_str());
+      for (int64_t i = 0; i < x.rows(); ++i)
+        errors.run([&] { run_pair(x.row(i), x.row(i), nullptr, nullptr, &out[i]); });
+      errors.rethrow();
     };
     run_self(x1_, self1_);
     if (!symmetric_) run_self(x2_, self2_);
+  }
+
+  // The self pair (x1 row i, itself) op by op, without prepare().
+  std::vector<OpMagnitude> trace_self(int64_t i) const {
+    std::vector<OpMagnitude> trace;
+    run_pair(x1_.row(i), x1_.row(i), nullptr, nullptr, nullptr, nullptr, &trace);
+    return trace;
   }
 
   void compute_tile(const TileSpec& tile, void* nngp_out, void* ntk_out, int64_t ld) const override {
@@ -98,26 +99,18 @@ class ReferenceEngine final : public KernelEngine {
     T* ntk = static_cast<T*>(ntk_out);
     const auto& s2 = symmetric_ ? self1_ : self2_;
     const int64_t nr = tile.row_end - tile.row_begin, nc = tile.col_end - tile.col_begin;
-    bool failed = false;
-    std::string message;
+    OmpExceptions errors;
 #pragma omp parallel for collapse(2) schedule(dynamic, 4) num_threads(options_.ctx.num_threads())
     for (int64_t a = 0; a < nr; ++a)
-      for (int64_t b = 0; b < nc; ++b) {
-        const int64_t i = tile.row_begin + a, j = tile.col_begin + b;
-        try {
+      for (int64_t b = 0; b < nc; ++b)
+        errors.run([&] {
+          const int64_t i = tile.row_begin + a, j = tile.col_begin + b;
           T out_nngp = 0, out_ntk = 0;
           run_pair_values(i, j, s2, out_nngp, out_ntk);
           if (nngp) nngp[a * ld + b] = out_nngp;
           if (ntk) ntk[a * ld + b] = out_ntk;
-        } catch (const std::exception& e) {
-#pragma omp critical
-          {
-            failed = true;
-            message = e.what();
-          }
-        }
-      }
-    NTK_THROW_IF_NOT(!failed, "%s", message.c_str());
+        });
+    errors.rethrow();
   }
 
  private:
@@ -157,6 +150,14 @@ class ReferenceEngine final : public KernelEngine {
     if (options_.ntk) s.ntk.assign(s.nngp.size(), T(0));
   }
 
+  static OpMagnitude magnitude_of(const PairState<T>& s, size_t op) {
+    OpMagnitude m;
+    m.op = op;
+    for (const T v : s.nngp) m.nngp = std::isfinite(v) ? std::max(m.nngp, std::abs(double(v))) : INFINITY;
+    for (const T v : s.ntk) m.ntk = std::isfinite(v) ? std::max(m.ntk, std::abs(double(v))) : INFINITY;
+    return m;
+  }
+
   static std::vector<T> diagonal_of(const PairState<T>& s) {
     if (!s.spatial || s.diagonal) return s.nngp;
     const int64_t p = s.p1();
@@ -169,9 +170,10 @@ class ReferenceEngine final : public KernelEngine {
   // in *record (one vector per op that needs them). The final state is left in *final_state when given.
   void run_pair(const double* a, const double* b, const std::vector<std::vector<T>>* v1,
                 const std::vector<std::vector<T>>* v2, std::vector<std::vector<T>>* record,
-                PairState<T>* final_state = nullptr) const {
+                PairState<T>* final_state = nullptr, std::vector<OpMagnitude>* trace = nullptr) const {
     PairState<T> s;
     init_state(a, b, s);
+    if (trace) trace->push_back(magnitude_of(s, kInputCovariance));
     std::vector<PairState<T>> stack;
     size_t slot = 0;
     const auto& ops = arch_.ops();
@@ -204,6 +206,7 @@ class ReferenceEngine final : public KernelEngine {
         ++slot;
       }
       op.layer->kernel(s, vars, shapes_[k], cfg_);
+      if (trace) trace->push_back(magnitude_of(s, k));
     }
     if (final_state) *final_state = std::move(s);
   }
@@ -229,63 +232,74 @@ void check_finite_input(const Tensor& x, const char* what, int threads) {
 
 }  // namespace
 
+std::vector<OpMagnitude> trace_self_pair(const Architecture& arch, const Tensor& x, int64_t row,
+                                         const KernelOptions& options) {
+  std::vector<int64_t> shape = x.shape;
+  shape[0] = 1;
+  const Tensor one(shape, std::vector<double>(x.row(row), x.row(row) + x.row_size()));
+  KernelOptions o = options;
+  o.ctx.dtype = DType::kFloat64;
+  o.nngp = o.ntk = true;
+  return ReferenceEngine<double>(arch, one, nullptr, o).trace_self(0);
+}
+
+std::unique_ptr<KernelEngine> make_reference_engine(const EngineCase& c) {
+  if (c.options.ctx.dtype == DType::kFloat32)
+    return std::make_unique<ReferenceEngine<float>>(c.arch, c.x1, c.x2, c.options);
+  return std::make_unique<ReferenceEngine<double>>(c.arch, c.x1, c.x2, c.options);
+}
+
+void register_reference_engine(EngineRegistry& registry) {
+  EngineInfo e;
+  e.name = "reference";
+  e.family = "reference";
+  e.device = Device::kCpu;
+  e.description =
+      "every layer's own map on the pair state, pair by pair: every architecture, the ground truth";
+  // Runs every valid case: invalid ones fail in create() with the layer's own message.
+  e.why_not = [](const EngineCase&) { return std::string(); };
+  e.create = make_reference_engine;
+  registry.add(std::move(e));
+}
+
 std::unique_ptr<KernelEngine> KernelEngine::create(const Architecture& arch, const Tensor& x1,
                                                    const Tensor* x2, const KernelOptions& options) {
-  NTK_THROW_IF_NOT(options.ctx.device == Device::kCpu, "this build has no CUDA backend; use --device cpu");
   check_finite_input(x1, "x1", options.ctx.num_threads());
   if (x2) check_finite_input(*x2, "x2", options.ctx.num_threads());
-  // Fast engines for fully-connected and convolutional stacks (src/kernel/fast_*.cpp); everything they do not
-  // cover, and KernelOptions::reference, runs on the reference engine below.
-  if (!options.reference && (options.nngp || options.ntk))
-    if (auto fast = fast::make_engine(arch, x1, x2, options)) return fast;
-  if (options.ctx.dtype == DType::kFloat32)
-    return std::make_unique<ReferenceEngine<float>>(arch, x1, x2, options);
-  return std::make_unique<ReferenceEngine<double>>(arch, x1, x2, options);
+  return make_guarded_engine(arch, x1, x2, options);
 }
 
 Kernels compute_kernels(const Architecture& arch, const Tensor& x1, const Tensor* x2,
                         const KernelOptions& options) {
   auto engine = KernelEngine::create(arch, x1, x2, options);
+  const int threads = options.ctx.num_threads();
+  check_memory(
+      memory_need(*engine, x1, x2, threads, true, options.nngp, options.ntk), 0,
+      "use fewer inputs per call, or the on-disk tiled job (run_tiled_kernel_job, `ntk kernel --out`)");
   engine->prepare();
   const int64_t n1 = engine->rows(), n2 = engine->cols();
-  const bool f32 = engine->dtype() == DType::kFloat32;
-  std::vector<float> f_nngp, f_ntk;
   Kernels k;
+  k.engine = engine->name();
   if (options.nngp) k.nngp.resize(n1, n2);
   if (options.ntk) k.ntk.resize(n1, n2);
-  if (f32) {
-    if (options.nngp) f_nngp.resize(n1 * n2);
-    if (options.ntk) f_ntk.resize(n1 * n2);
-  }
-  // The same tile plan as the on-disk tiled job: in-memory and written kernels are bit-identical.
-  const std::vector<TileSpec> tiles = plan_tiles(n1, n2, default_tile(*engine), engine->symmetric());
-  int64_t total = 0;
-  for (const TileSpec& t : tiles) total += (t.row_end - t.row_begin) * (t.col_end - t.col_begin);
-  Progress progress(total, "kernel", options.ctx.progress);
-  for (const TileSpec& t : tiles) {
-    const int64_t offset = t.row_begin * n2 + t.col_begin;
-    void* pn = nullptr;
-    void* pt = nullptr;
-    if (f32) {
-      pn = options.nngp ? static_cast<void*>(f_nngp.data() + offset) : nullptr;
-      pt = options.ntk ? static_cast<void*>(f_ntk.data() + offset) : nullptr;
-    } else {
-      pn = options.nngp ? static_cast<void*>(k.nngp.data() + offset) : nullptr;
-      pt = options.ntk ? static_cast<void*>(k.ntk.data() + offset) : nullptr;
-    }
-    engine->compute_tile(t, pn, pt, n2);
-    progress.advance((t.row_end - t.row_begin) * (t.col_end - t.col_begin));
-  }
-  progress.finish();
-  if (f32) {
+  TileHooks hooks;
+  hooks.progress = options.ctx.progress;
+  // The same tile plan as the on-disk tiled job and Python: the kernels are bit-identical.
+  const TilePlan plan = plan_tiles(*engine);
+  if (engine->dtype() == DType::kFloat32) {
+    std::vector<float> f_nngp(options.nngp ? n1 * n2 : 0), f_ntk(options.ntk ? n1 * n2 : 0);
+    BufferSink sink(options.nngp ? f_nngp.data() : nullptr, options.ntk ? f_ntk.data() : nullptr, n2,
+                    DType::kFloat32);
+    run_tiles(*engine, plan, sink, hooks, threads);
     for (int64_t i = 0; i < n1 * n2; ++i) {
       if (options.nngp) k.nngp.data()[i] = f_nngp[i];
       if (options.ntk) k.ntk.data()[i] = f_ntk[i];
     }
+  } else {
+    BufferSink sink(options.nngp ? k.nngp.data() : nullptr, options.ntk ? k.ntk.data() : nullptr, n2,
+                    DType::kFloat64);
+    run_tiles(*engine, plan, sink, hooks, threads);
   }
-  if (engine->symmetric())
-    for (Matrix* m : {&k.nngp, &k.ntk})
-      if (m->size()) mirror_upper_triangle(m->data(), n1, n2, options.ctx.num_threads());
   return k;
 }
 

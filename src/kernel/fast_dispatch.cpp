@@ -1,81 +1,15 @@
-// Dispatch to the fast kernel engines, and the compiler from an Architecture to their flat step list.
+// Dispatch to the fast kernel engines, and the compiler from an Architecture (its layers' typed descriptors,
+// Layer::step()) to their flat step list.
 // Compiled for the baseline ISA: the CPU check happens here, before any AVX-512 code runs.
-#include <map>
+#include <algorithm>
+#include <cmath>
 
-#include "kernel/fast_common.h"
 #include "kernel/fast_engines.h"
+#include "kernel/fast_plan.h"
+#include "layers/math/activations.h"
+#include "ntk/error.h"
 
 namespace ntk::fast {
-namespace {
-
-struct Desc {
-  std::string name;
-  std::vector<ArchArg> positional;
-  std::map<std::string, ArchArg> named;
-  double number(const std::string& key, size_t pos, double dflt) const {
-    auto it = named.find(key);
-    if (it != named.end()) return it->second.is_number ? it->second.number : dflt;
-    if (pos < positional.size() && positional[pos].is_number) return positional[pos].number;
-    return dflt;
-  }
-  std::string text(const std::string& key, const std::string& dflt) const {
-    auto it = named.find(key);
-    return it != named.end() ? it->second.text : dflt;
-  }
-};
-
-// The layer as its canonical description writes it (every argument, numbers that round-trip).
-Desc describe(const Layer& layer) {
-  Desc d;
-  auto nodes = parse_arch_syntax(layer.describe());
-  NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, nodes.size() == 1, "fast engine: cannot read layer '%s'",
-                        layer.describe().c_str());
-  d.name = nodes[0]->name;
-  for (const ArchArg& a : nodes[0]->args) {
-    if (a.key.empty())
-      d.positional.push_back(a);
-    else
-      d.named[a.key] = a;
-  }
-  return d;
-}
-
-bool activation_of(const Desc& d, FastStep& st) {
-  st.kind = FastStep::kAct;
-  const std::string& n = d.name;
-  if (n == "relu") {
-    st.act = ActKind::kABRelu, st.a = 0, st.b = 1;
-  } else if (n == "leaky_relu") {
-    st.act = ActKind::kABRelu, st.a = d.number("alpha", 0, 0.01), st.b = 1;
-  } else if (n == "abrelu") {
-    st.act = ActKind::kABRelu, st.a = d.number("a", 0, 0.0), st.b = d.number("b", 1, 1.0);
-  } else if (n == "abs") {
-    st.act = ActKind::kABRelu, st.a = -1, st.b = 1;
-  } else if (n == "erf") {
-    st.act = ActKind::kErf, st.a = d.number("a", 0, 1), st.b = d.number("b", 1, 1),
-    st.c = d.number("c", 2, 0);
-  } else if (n == "gelu") {
-    st.act = ActKind::kGelu;
-  } else if (n == "sign") {
-    st.act = ActKind::kSign;
-  } else if (n == "sin") {
-    st.act = ActKind::kSin, st.a = d.number("a", 0, 1), st.b = d.number("b", 1, 1),
-    st.c = d.number("c", 2, 0);
-  } else {
-    return false;
-  }
-  return true;
-}
-
-void affine_of(const Desc& d, FastStep& st) {
-  const double w = d.number("w_std", 99, 1.0), b = d.number("b_std", 99, 0.0);
-  st.w2 = w * w;
-  st.b2 = b * b;
-  st.bias_term = b != 0.0 ? 1.0 : 0.0;
-  st.trainable = d.text("trainable", "true") != "false";
-}
-
-}  // namespace
 
 FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Parameterization p, bool images) {
   FastPlan plan;
@@ -119,47 +53,62 @@ FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Paramete
       plan.steps.push_back(st);
       continue;
     }
-    const Desc d = describe(*op.layer);
-    if (d.name == "dense") {
-      st.kind = FastStep::kAffine;
-      affine_of(d, st);
-      st.n_in = static_cast<double>(s.channels);
-      gaussian = true;
-    } else if (d.name == "conv") {
-      if (!images || !s.spatial) return fail("conv outside the image segment");
-      const double kk = d.number("k", 0, 0), stride = d.number("stride", 1, 1);
-      const std::string pad = d.text("pad", "same");
-      if (stride != 1) return fail("strided conv");
-      if (pad != "same" && pad != "valid") return fail("conv padding " + pad);
-      st.kind = FastStep::kConv;
-      affine_of(d, st);
-      st.k = static_cast<int>(kk);
-      st.valid = pad == "valid";
-      st.pad_lo = st.valid ? 0 : (st.k - 1) / 2;
-      st.n_in = kk * kk * static_cast<double>(s.channels);
-      gaussian = true;
-    } else if (d.name == "layernorm") {
-      if (!gaussian) return fail("layernorm after a nonlinearity");
-      st.kind = FastStep::kLayerNorm;
-      st.slot = plan.slots++;
-    } else if (d.name == "identity") {
-      continue;
-    } else if (d.name == "gap" || d.name == "flatten") {
-      if (!s.spatial) {
-        if (d.name == "flatten") continue;  // flatten of a vector is the identity
-        return fail("gap of a vector");
+    const LayerStep ls = op.layer->step();
+    switch (ls.kind) {
+      case StepKind::kDense:
+        st.kind = FastStep::kAffine;
+        st.affine = ls.affine;
+        st.fan_in = static_cast<double>(s.channels);
+        gaussian = true;
+        break;
+      case StepKind::kConv: {
+        if (!images || !s.spatial) return fail(op.layer->describe() + ": conv after the readout");
+        if (ls.window.stride != 1)
+          return fail(op.layer->describe() + ": stride " + std::to_string(ls.window.stride) +
+                      " (this engine runs stride 1)");
+        if (ls.window.pad == Padding::kCircular)
+          return fail(op.layer->describe() + ": circular padding (this engine runs same and valid)");
+        st.kind = FastStep::kConv;
+        st.affine = ls.affine;
+        st.k = static_cast<int>(ls.window.k);
+        st.valid = ls.window.pad == Padding::kValid;
+        st.pad_lo = st.valid ? 0 : (st.k - 1) / 2;
+        st.fan_in = static_cast<double>(ls.window.k * ls.window.k * s.channels);
+        gaussian = true;
+        break;
       }
-      if (!stack.empty()) return fail("readout inside a residual block");
-      if (readout_done) return fail("two readouts");
-      st.kind = d.name == "gap" ? FastStep::kGap : FastStep::kFlatten;
-      if (d.name == "flatten") gaussian = false;
-      readout_done = true;
-    } else if (activation_of(d, st)) {
-      if (!gaussian) return fail("nonlinearity of a non-Gaussian input");
-      st.slot = plan.slots++;
-      gaussian = false;
-    } else {
-      return fail("layer " + d.name + " is not in the fast path");
+      case StepKind::kLayerNorm:
+        if (!gaussian) return fail("layernorm after a nonlinearity");
+        st.kind = FastStep::kLayerNorm;
+        st.slot = plan.slots++;
+        break;
+      case StepKind::kIdentity:
+        continue;
+      case StepKind::kGap:
+      case StepKind::kFlatten: {
+        const bool gap = ls.kind == StepKind::kGap;
+        if (!s.spatial) {
+          if (!gap) continue;  // flatten of a vector is the identity
+          return fail("gap of a vector");
+        }
+        if (!stack.empty()) return fail("readout inside a residual block");
+        if (readout_done) return fail("two readouts");
+        st.kind = gap ? FastStep::kGap : FastStep::kFlatten;
+        if (!gap) gaussian = false;
+        readout_done = true;
+        break;
+      }
+      case StepKind::kActivation:
+        if (!math::is_closed_form(ls.act.kind))
+          return fail(op.layer->describe() + " has no closed-form kernel (quadrature)");
+        if (!gaussian) return fail("nonlinearity of a non-Gaussian input");
+        st.kind = FastStep::kAct;
+        st.act = ls.act;
+        st.slot = plan.slots++;
+        gaussian = false;
+        break;
+      case StepKind::kAvgPool:
+        return fail(op.layer->describe() + ": windowed pooling is not on this engine");
     }
     plan.steps.push_back(st);
   }
@@ -176,29 +125,87 @@ std::optional<FastPlan> compile_fast_plan(const Architecture& arch, const Tensor
   return std::nullopt;
 }
 
-bool available() {
+const char* isa_name(Isa isa) {
+  return isa == Isa::kAvx512 ? "avx512" : "avx2";
+}
+
+std::string isa_unavailable(Isa isa) {
 #if defined(NTK_FAST_KERNELS) && defined(__x86_64__)
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("fma");
+  if (isa == Isa::kAvx512) {
+    const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                    __builtin_cpu_supports("fma");
+    return ok ? "" : "this CPU has no AVX-512 (F, DQ, BW, VL)";
+  }
+  const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok ? "" : "this CPU has no AVX2 and FMA";
 #else
-  return false;
+  (void)isa;
+  return "this build has no fast CPU kernels (they need x86-64 and SLEEF)";
 #endif
 }
 
-std::unique_ptr<KernelEngine> make_engine(const Architecture& arch, const Tensor& x1, const Tensor* x2,
-                                          const KernelOptions& options, std::string* why) {
-  if (!available()) {
-    if (why) *why = "this build or CPU has no AVX-512 fast kernels";
+std::unique_ptr<KernelEngine> make_engine(Isa isa, const EngineCase& c, std::string* why) {
+  NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, isa_unavailable(isa).empty(), "fast engine: ISA %s unavailable",
+                        isa_name(isa));
+  if (!c.options.nngp && !c.options.ntk) {
+    if (why) *why = "nothing to compute";
     return nullptr;
   }
 #if defined(NTK_FAST_KERNELS)
-  if (x1.rank() == 2) return make_fc_engine(arch, x1, x2, options, why);
-  if (x1.rank() == 4) return make_cntk_engine(arch, x1, x2, options, why);
+  const bool avx512 = isa == Isa::kAvx512;
+  if (c.x1.rank() == 2)
+    return avx512 ? avx512::make_fc_engine(c.arch, c.x1, c.x2, c.options, why)
+                  : avx2::make_fc_engine(c.arch, c.x1, c.x2, c.options, why);
+  if (c.x1.rank() == 4)
+    return avx512 ? avx512::make_cntk_engine(c.arch, c.x1, c.x2, c.options, why)
+                  : avx2::make_cntk_engine(c.arch, c.x1, c.x2, c.options, why);
 #endif
   if (why) *why = "input is neither (N, d) nor (N, H, W, C)";
   return nullptr;
+}
+
+// Inputs beyond this magnitude give variances beyond 1e150, whose products in the correlation leave double's
+// range; the fast engines' self-correlation then misses exactly 1 (found by tests/kernel/test_numerics.cpp),
+// so such cases go to the reference engine. Homogeneous networks never get here: the numeric guard rescales
+// their inputs to unit size first.
+constexpr double kLargestFastInput = 1e75;
+
+std::string input_out_of_range(const EngineCase& c) {
+  double m = 0;
+  for (const Tensor* x : {&c.x1, c.x2})
+    if (x)
+      for (const double v : x->data) m = std::max(m, std::abs(v));
+  if (m <= kLargestFastInput) return "";
+  return strprintf("inputs reach |x| = %.3g (this engine keeps variances within 1e150)", m);
+}
+
+void register_engines(EngineRegistry& registry) {
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+    EngineInfo e;
+    e.name = std::string("fast-") + isa_name(isa);
+    e.family = "fast";
+    e.device = Device::kCpu;
+    e.description = std::string("fused CPU kernels on ") + (isa == Isa::kAvx512 ? "AVX-512" : "AVX2") +
+                    " vectors: fully-connected (BLAS Gram + one pass over all layers) and convolutional "
+                    "(offset planes) networks with closed-form layers";
+    e.why_not = [isa](const EngineCase& c) {
+      std::string why = isa_unavailable(isa);
+      if (!why.empty()) return why;
+      why = input_out_of_range(c);
+      if (!why.empty()) return why;
+      if (!make_engine(isa, c, &why)) return why.empty() ? std::string("not supported") : why;
+      return std::string();
+    };
+    e.create = [isa](const EngineCase& c) {
+      std::string why;
+      auto engine = make_engine(isa, c, &why);
+      NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, engine != nullptr, "fast engine: %s", why.c_str());
+      return engine;
+    };
+    registry.add(std::move(e));
+  }
 }
 
 }  // namespace ntk::fast

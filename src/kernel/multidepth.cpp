@@ -1,9 +1,11 @@
-// One-pass kernels of fully-connected stacks for every depth and every number of fixed bottom layers (Arora et
-// al. 2020). For repeat(L, dense, φ), dense the recursion over l = 1..L keeps one Θ per number f of fixed bottom
-// dense layers; reading out after every hidden layer gives all (depth, f) kernels at the cost of the deepest one.
+// One-pass kernels of fully-connected stacks for every depth and every number of fixed bottom layers (Arora
+// et al. 2020). For repeat(L, dense, φ), dense the recursion over l = 1..L keeps one Θ per number f of fixed
+// bottom dense layers; reading out after every hidden layer gives all (depth, f) kernels at the cost of the
+// deepest one.
 #include <omp.h>
 
 #include "layers/activations.h"
+#include "layers/math/affine.h"
 #include "ntk/arch.h"
 #include "ntk/error.h"
 #include "ntk/kernel.h"
@@ -18,18 +20,20 @@ std::vector<DepthKernel> fc_kernels_all_depths(const Tensor& x1, const Tensor* x
   const Tensor& x2 = x2_in ? *x2_in : x1;
   NTK_THROW_IF_NOT(x2.rank() == 2 && x2.dim(1) == x1.dim(1), "x1 has %lld features but x2 has %lld",
                    (long long)x1.dim(1), (long long)(x2.rank() == 2 ? x2.dim(1) : -1));
-  // Resolve the activation through the architecture language so that the same names and errors apply.
+  // Resolve the activation through the architecture language, so that the same names, keyword arguments and
+  // errors apply as in an architecture string; its typed step carries the numbers (no re-parsing here).
   Architecture probe = Architecture::parse(activation);
-  NTK_THROW_IF_NOT(probe.ops().size() == 1 && probe.ops()[0].layer->needs_variances(),
-                   "'%s' is not an activation", activation.c_str());
-  auto syntax = parse_arch_syntax(activation);
-  std::vector<double> act_args;
-  for (const auto& a : syntax[0]->args) act_args.push_back(a.number);
-  auto act = make_activation(syntax[0]->name, act_args);
+  NTK_THROW_IF_NOT(probe.ops().size() == 1 && probe.ops()[0].layer->step().kind == StepKind::kActivation,
+                   "activation: '%s' is not an activation", activation.c_str());
+  const Activation act(probe.ops()[0].layer->step().act);
+  using Lanes = math::ScalarLanes<double>;
+  const math::AffineConsts<double> trained = math::affine_consts<double>(AffineParams{w_std, b_std}, 1.0);
+  math::AffineConsts<double> fixed = trained;
+  fixed.trainable = false;
 
   const int64_t n1 = x1.rows(), n2 = x2.rows(), d = x1.dim(1);
   const int L = max_depth;
-  const double w2 = w_std * w_std, b2 = b_std * b_std;
+  const double w2 = w_std * w_std, b2 = b_std * b_std;  // the readout layer's map
 
   // Self variances per layer: var[i][l] = Σ(x_i, x_i) after dense layer l (pre-activation), l = 1..L.
   auto self_vars = [&](const Tensor& x) {
@@ -42,7 +46,7 @@ std::vector<DepthKernel> fc_kernels_all_depths(const Tensor& x1, const Tensor* x
         double pre = w2 * s + b2;
         v[i][l] = pre;
         double ff, dd;
-        act->expectations(pre, pre, pre, ff, dd);
+        act.expectations(pre, pre, pre, ff, dd);
         s = ff;
       }
     }
@@ -71,10 +75,14 @@ std::vector<DepthKernel> fc_kernels_all_depths(const Tensor& x1, const Tensor* x
     s /= static_cast<double>(d);
     std::vector<double> theta(L + 1, 0.0);  // theta[f]: NTK with f fixed bottom dense layers
     for (int l = 1; l <= L; ++l) {
-      const double pre = w2 * s + b2;
-      for (int f = 0; f <= L; ++f) theta[f] = (l > f ? pre : 0.0) + w2 * theta[f];
+      // Dense layer l: trained for f < l, fixed (its parameters add nothing to Θ) for the f bottom layers.
+      double pre = s;
+      for (int f = 0; f <= L; ++f) {
+        pre = s;
+        math::affine_map<Lanes>(l > f ? trained : fixed, true, pre, theta[f], true);
+      }
       double ff, dd;
-      act->expectations(v1[i][l], v2[j][l], pre, ff, dd);
+      act.expectations(v1[i][l], v2[j][l], pre, ff, dd);
       for (int f = 0; f <= L; ++f) theta[f] *= dd;
       s = ff;
       // Readout after l hidden layers: a trainable dense layer.

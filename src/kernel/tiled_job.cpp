@@ -46,77 +46,108 @@ void sync_rows(char* base, int64_t begin, int64_t end) {
 
 }  // namespace
 
-std::vector<TileSpec> plan_tiles(int64_t n1, int64_t n2, int64_t tile, bool symmetric,
-                                 std::vector<int64_t>* ids) {
-  const int64_t tr = (n1 + tile - 1) / tile, tc = (n2 + tile - 1) / tile;
-  std::vector<TileSpec> tiles;
-  for (int64_t a = 0; a < tr; ++a)
-    for (int64_t b = symmetric ? a : 0; b < tc; ++b) {
-      tiles.push_back({a * tile, std::min(n1, (a + 1) * tile), b * tile, std::min(n2, (b + 1) * tile)});
-      if (ids) ids->push_back(a * tc + b);
+struct NpyFileSink::State {
+  std::string journal_path;
+  io::NpyMapWriter writer;
+  std::set<int64_t> done;
+  FILE* journal = nullptr;
+  int64_t cols = 0, elem = 8;
+  DType dtype = DType::kFloat64;
+  bool want_ntk = true;
+  explicit State(io::NpyMapWriter w) : writer(std::move(w)) {}
+};
+
+NpyFileSink::NpyFileSink(const std::string& out_path, const TilePlan& plan, DType dtype, bool want_ntk,
+                         bool resume, const std::string& fingerprint) {
+  const std::string partial = out_path + ".partial";
+  const std::string journal_path = partial + ".journal";
+  std::set<int64_t> done;
+  if (resume) {
+    std::ifstream j(journal_path);
+    std::string first;
+    if (j && std::getline(j, first)) {
+      NTK_THROW_IF_NOT(first == fingerprint,
+                       "%s: cannot resume: it belongs to a different job (architecture, inputs "
+                       "or options changed); remove it or run without resume",
+                       journal_path.c_str());
+      int64_t t;
+      while (j >> t) done.insert(t);
+      resumed_ = true;
     }
-  return tiles;
+  }
+  const std::vector<int64_t> shape = {plan.rows, plan.cols};
+  state_ = std::make_unique<State>(resumed_ ? io::NpyMapWriter::open_existing(out_path, partial, shape, dtype)
+                                            : io::NpyMapWriter::create(out_path, shape, dtype, partial));
+  state_->journal_path = journal_path;
+  state_->done = std::move(done);
+  state_->cols = plan.cols;
+  state_->dtype = dtype;
+  state_->elem = dtype == DType::kFloat32 ? 4 : 8;
+  state_->want_ntk = want_ntk;
+  if (!resumed_) {
+    io::AtomicFile jf(journal_path);
+    jf.write(fingerprint + "\n");
+    jf.commit();
+  }
+  state_->journal = std::fopen(journal_path.c_str(), "a");
+  NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, state_->journal != nullptr, "%s: cannot open the job journal: %s",
+                        journal_path.c_str(), std::strerror(errno));
 }
 
-int64_t default_tile(const KernelEngine& engine) {
-  const int64_t t = engine.preferred_tile();
-  return t > 0 ? t : kDefaultTile;
+NpyFileSink::~NpyFileSink() {
+  if (state_ && state_->journal) std::fclose(state_->journal);
 }
 
-namespace {
-// In 64 x 64 blocks, in parallel: a plain row loop reads a new cache line (and often a new page) for every
-// entry of the upper triangle.
-template <class T>
-void mirror_blocks(T* m, int64_t n, int64_t ld, int threads) {
-  const int64_t bs = 64, nb = (n + bs - 1) / bs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (int64_t bi = 0; bi < nb; ++bi)
-    for (int64_t bj = 0; bj <= bi; ++bj)
-      for (int64_t i = bi * bs; i < std::min(n, (bi + 1) * bs); ++i)
-        for (int64_t j = bj * bs; j < std::min(i, (bj + 1) * bs); ++j) m[i * ld + j] = m[j * ld + i];
-}
-}  // namespace
-
-void mirror_upper_triangle(double* m, int64_t n, int64_t ld, int threads) {
-  mirror_blocks(m, n, ld, threads);
-}
-void mirror_upper_triangle(float* m, int64_t n, int64_t ld, int threads) {
-  mirror_blocks(m, n, ld, threads);
+TileTarget NpyFileSink::target(const TileSpec& t) {
+  char* base = static_cast<char*>(state_->writer.data());
+  void* dst = base + (t.row_begin * state_->cols + t.col_begin) * state_->elem;
+  return {state_->want_ntk ? nullptr : dst, state_->want_ntk ? dst : nullptr, state_->cols};
 }
 
-int64_t physical_memory_bytes() {
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : (int64_t{8} << 30);
+bool NpyFileSink::finished(int64_t id) const {
+  return state_->done.count(id) > 0;
 }
 
-int64_t parse_memory_size(const std::string& text) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  NTK_THROW_IF_NOT(end != text.c_str() && v > 0 && std::isfinite(v),
-                   "memory budget: expected a size such as 512M or 4G, got '%s'", text.c_str());
-  std::string unit(end);
-  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  double mult = 1;
-  if (unit.empty() || unit == "B")
-    mult = 1;
-  else if (unit == "K" || unit == "KB" || unit == "KIB")
-    mult = 1024.0;
-  else if (unit == "M" || unit == "MB" || unit == "MIB")
-    mult = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GB" || unit == "GIB")
-    mult = 1024.0 * 1024 * 1024;
-  else if (unit == "T" || unit == "TB" || unit == "TIB")
-    mult = 1024.0 * 1024 * 1024 * 1024;
-  else
-    NTK_THROW("memory budget: unknown unit '%s' in '%s' (use K, M, G or T)", end, text.c_str());
-  return static_cast<int64_t>(v * mult);
+void NpyFileSink::tile_done(int64_t id, const TileSpec& t) {
+  // Make the tile durable before the journal says it is done; only the tile's rows need syncing (syncing
+  // the whole map after every tile made large jobs wait on the disk).
+  char* base = static_cast<char*>(state_->writer.data());
+  sync_rows(base, t.row_begin * state_->cols * state_->elem, t.row_end * state_->cols * state_->elem);
+  std::fprintf(state_->journal, "%lld\n", (long long)id);
+  NTK_THROW_KIND_IF_NOT(
+      ErrorKind::kIo, std::fflush(state_->journal) == 0 && fsync(fileno(state_->journal)) == 0,
+      "%s: cannot write the job journal: %s", state_->journal_path.c_str(), std::strerror(errno));
+  state_->done.insert(id);
 }
 
-std::string format_bytes(int64_t bytes) {
-  const double b = static_cast<double>(bytes);
-  if (b >= 1024.0 * 1024 * 1024) return strprintf("%.2f GiB", b / (1024.0 * 1024 * 1024));
-  if (b >= 1024.0 * 1024) return strprintf("%.1f MiB", b / (1024.0 * 1024));
-  return strprintf("%.0f KiB", b / 1024.0);
+void NpyFileSink::complete(const TilePlan& plan, int threads) {
+  if (plan.symmetric) {
+    // Mirror the upper triangle; tiles on the diagonal were computed whole.
+    if (state_->dtype == DType::kFloat32)
+      mirror_upper_triangle(state_->writer.data_f32(), plan.rows, plan.cols, threads);
+    else
+      mirror_upper_triangle(state_->writer.data_f64(), plan.rows, plan.cols, threads);
+  }
+  state_->writer.commit();
+  std::fclose(state_->journal);
+  state_->journal = nullptr;
+  std::remove(state_->journal_path.c_str());
+}
+
+std::vector<bool> assign_tiles(const TilePlan& plan, const TileSink& sink, int rank, int size) {
+  NTK_THROW_IF_NOT(size >= 1 && rank >= 0 && rank < size, "rank %d of %d processes is out of range", rank,
+                   size);
+  int64_t ids = 0;
+  for (int64_t id : plan.ids) ids = std::max(ids, id + 1);
+  std::vector<bool> mine(static_cast<size_t>(ids), false);
+  std::vector<int64_t> load(static_cast<size_t>(size), 0);
+  for (size_t k = 0; k < plan.tiles.size(); ++k) {
+    if (sink.finished(plan.ids[k])) continue;
+    const int who = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[static_cast<size_t>(who)] += plan.entries(k);
+    if (who == rank) mine[static_cast<size_t>(plan.ids[k])] = true;
+  }
+  return mine;
 }
 
 TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, const Tensor* x2,
@@ -126,30 +157,24 @@ TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, 
   options.nngp = !job.want_ntk;
   options.ntk = job.want_ntk;
   auto engine = KernelEngine::create(arch, x1, x2, options);
-  const int64_t n1 = engine->rows(), n2 = engine->cols();
-  const bool symmetric = engine->symmetric();
+  const int threads = options.ctx.num_threads();
   const DType dtype = engine->dtype();
   const int64_t elem = dtype == DType::kFloat32 ? 4 : 8;
 
-  // Memory: inputs + per-input self trajectories + per-thread pair states. The output lives on disk (mmap).
+  // Memory: inputs + per-input state + per-thread pair states. The output lives on disk (mmap).
+  const MemoryNeed need = memory_need(*engine, x1, x2, threads, false, options.nngp, options.ntk);
+  check_memory(need, job.memory_bytes, "use fewer inputs per job, fewer threads, or a larger memory budget");
   const int64_t budget = job.memory_bytes > 0 ? job.memory_bytes : physical_memory_bytes() / 10 * 8;
-  const int64_t inputs = static_cast<int64_t>((x1.data.size() + (x2 ? x2->data.size() : 0)) * sizeof(double));
-  const int64_t fixed = inputs + engine->prepared_bytes() +
-                        static_cast<int64_t>(options.ctx.num_threads()) * engine->bytes_per_pair();
-  NTK_THROW_KIND_IF_NOT(
-      ErrorKind::kOutOfMemory, fixed <= budget,
-      "this job needs at least %s of memory (inputs %s, per-input state %s, %d threads x %s per "
-      "pair) but the budget is %s; use fewer inputs per job, fewer --threads, or a larger --memory",
-      format_bytes(fixed).c_str(), format_bytes(inputs).c_str(),
-      format_bytes(engine->prepared_bytes()).c_str(), options.ctx.num_threads(),
-      format_bytes(engine->bytes_per_pair()).c_str(), format_bytes(budget).c_str());
   int64_t tile = job.tile;
-  if (tile <= 0) {
+  NTK_THROW_IF_NOT(tile >= 0, "tile must be >= 1, got %lld", (long long)tile);
+  if (tile == 0) {
     tile = default_tile(*engine);
     // Tile buffers are written straight into the map; keep the touched window within the budget anyway.
-    while (tile > 16 && fixed + tile * tile * elem * 2 > budget) tile /= 2;
+    while (tile > 16 && need.total() + tile * tile * elem * 2 > budget) tile /= 2;
   }
-  NTK_THROW_IF_NOT(tile >= 1, "--tile must be >= 1, got %lld", (long long)tile);
+  // Every process of a team takes rank 0's tile edge (budgets may differ between machines).
+  if (job.team) tile = job.team->sum(job.team->rank() == 0 ? tile : 0);
+  const TilePlan plan = plan_tiles(*engine, tile);
 
   // The job's fingerprint: a resumed journal must describe exactly this computation.
   uint64_t h = fnv1a(arch.describe().data(), arch.describe().size());
@@ -157,87 +182,47 @@ TiledJobReport run_tiled_kernel_job(const Architecture& arch, const Tensor& x1, 
   if (x2) h = tensor_hash(*x2, h);
   const std::string meta =
       strprintf("%s|%s|%s|tile=%lld|sym=%d", parameterization_name(options.parameterization),
-                dtype_name(dtype), job.want_ntk ? "ntk" : "nngp", (long long)tile, symmetric);
+                dtype_name(dtype), job.want_ntk ? "ntk" : "nngp", (long long)tile, plan.symmetric);
   h = fnv1a(meta.data(), meta.size(), h);
   const std::string fingerprint =
       strprintf("ntk-tiled-job v1 %016llx %s", (unsigned long long)h, meta.c_str());
 
-  const std::string partial = job.out_path + ".partial";
-  const std::string journal_path = partial + ".journal";
-  std::set<int64_t> done;
-  bool resuming = false;
-  if (job.resume) {
-    std::ifstream j(journal_path);
-    std::string first;
-    if (j && std::getline(j, first)) {
-      NTK_THROW_IF_NOT(first == fingerprint,
-                       "%s: cannot resume: it belongs to a different job (architecture, inputs "
-                       "or options changed); remove it or run without --resume",
-                       journal_path.c_str());
-      int64_t t;
-      while (j >> t) done.insert(t);
-      resuming = true;
-    }
-  }
-  const std::vector<int64_t> shape = {n1, n2};
-  io::NpyMapWriter writer = resuming ? io::NpyMapWriter::open_existing(job.out_path, partial, shape, dtype)
-                                     : io::NpyMapWriter::create(job.out_path, shape, dtype, partial);
-  if (!resuming) {
-    io::AtomicFile jf(journal_path);
-    jf.write(fingerprint + "\n");
-    jf.commit();
-  }
-  FILE* journal = std::fopen(journal_path.c_str(), "a");
-  NTK_THROW_KIND_IF_NOT(ErrorKind::kIo, journal != nullptr, "%s: cannot open the job journal: %s",
-                        journal_path.c_str(), std::strerror(errno));
-
-  std::vector<int64_t> ids;
-  const std::vector<TileSpec> tiles = plan_tiles(n1, n2, tile, symmetric, &ids);
-  TiledJobReport report;
-  report.tiles_total = static_cast<int64_t>(tiles.size());
+  // A team: rank 0 creates (or reopens) the file and journal before the others open them.
+  TileTeam* team = job.team;
+  const bool lead = !team || team->rank() == 0;
+  std::unique_ptr<NpyFileSink> sink;
+  if (lead)
+    sink = std::make_unique<NpyFileSink>(job.out_path, plan, dtype, job.want_ntk, job.resume, fingerprint);
+  if (team) team->barrier();
+  if (!lead) sink = std::make_unique<NpyFileSink>(job.out_path, plan, dtype, job.want_ntk, true, fingerprint);
+  // Every rank has read the journal before any appends to it: they all deal out the same tiles.
+  if (team) team->barrier();
   engine->prepare();
-  int64_t entries_left = 0;
-  for (size_t k = 0; k < tiles.size(); ++k)
-    if (!done.count(ids[k]))
-      entries_left += (tiles[k].row_end - tiles[k].row_begin) * (tiles[k].col_end - tiles[k].col_begin);
-  Progress progress(entries_left, "kernel", options.ctx.progress);
-  char* base = static_cast<char*>(writer.data());
-  try {
-    for (size_t k = 0; k < tiles.size(); ++k) {
-      if (done.count(ids[k])) {
-        ++report.tiles_resumed;
-        continue;
-      }
-      if (job.stop_after_tiles >= 0 && report.tiles_computed >= job.stop_after_tiles) break;
-      const TileSpec& t = tiles[k];
-      void* dst = base + (t.row_begin * n2 + t.col_begin) * elem;
-      engine->compute_tile(t, options.nngp ? dst : nullptr, options.ntk ? dst : nullptr, n2);
-      // Make the tile durable before the journal says it is done; only the tile's rows need syncing (syncing
-      // the whole map after every tile made large jobs wait on the disk).
-      sync_rows(base, t.row_begin * n2 * elem, t.row_end * n2 * elem);
-      std::fprintf(journal, "%lld\n", (long long)ids[k]);
-      std::fflush(journal);
-      fsync(fileno(journal));
-      ++report.tiles_computed;
-      progress.advance((t.row_end - t.row_begin) * (t.col_end - t.col_begin));
-    }
-  } catch (...) {
-    std::fclose(journal);
-    throw;
+  TileHooks hooks;
+  hooks.progress = options.ctx.progress && lead;
+  hooks.stop_after_tiles = job.stop_after_tiles;
+  std::vector<bool> mine;
+  if (team) {
+    mine = assign_tiles(plan, *sink, team->rank(), team->size());
+    hooks.owns = [&](int64_t id) { return static_cast<bool>(mine[static_cast<size_t>(id)]); };
   }
-  std::fclose(journal);
-  progress.finish();
-  if (report.tiles_computed + report.tiles_resumed < report.tiles_total)
-    return report;  // stopped early (tests)
-  if (symmetric) {
-    // Mirror the upper triangle; tiles on the diagonal were computed whole.
-    if (dtype == DType::kFloat32)
-      mirror_upper_triangle(writer.data_f32(), n1, n2, options.ctx.num_threads());
-    else
-      mirror_upper_triangle(writer.data_f64(), n1, n2, options.ctx.num_threads());
+  const TileRunReport r = run_tiles(*engine, plan, *sink, hooks, threads);
+  TiledJobReport report;
+  report.engine = r.engine;
+  report.tiles_total = r.tiles_total;
+  report.tiles_computed = r.tiles_computed;
+  report.tiles_resumed = r.tiles_resumed;
+  report.complete = r.complete;
+  if (team) {
+    // Stopped early (the test hook): leave like a killed process, without waiting for the others.
+    if (job.stop_after_tiles >= 0 && r.tiles_computed >= job.stop_after_tiles &&
+        std::count(mine.begin(), mine.end(), true) > r.tiles_computed)
+      return report;
+    report.tiles_computed = team->sum(r.tiles_computed);  // also waits for every rank's tiles
+    report.complete = report.tiles_computed + report.tiles_resumed == report.tiles_total;
+    if (lead && report.complete && !r.complete) sink->complete(plan, threads);
+    team->barrier();  // the file is committed before any rank returns
   }
-  writer.commit();
-  std::remove(journal_path.c_str());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -1,11 +1,7 @@
-// Activations and the `activation` layer. Closed forms (Cho & Saul 2009; Williams 1997; neural-tangents):
-//   abrelu(a, b) = a min(x, 0) + b max(x, 0) = a x + (b - a) relu(x):
-//     E[φφ] = a b c + (b - a)² R(v1, v2, c),  R = sqrt(v1 v2) (sin θ + (π - θ) cos θ) / (2π),  cos θ = c / sqrt(v1 v2)
-//     E[φ'φ'] = a b + (b - a)² (π - θ) / (2π)
-//   relu = abrelu(0, 1), leaky_relu(α) = abrelu(α, 1), abs = abrelu(-1, 1)
-//   erf(a, b, c) = a erf(b x) + c:  E[φφ] = a² (2/π) asin(2b²c / sqrt((1 + 2b²v1)(1 + 2b²v2))) + c²,
-//     E[φ'φ'] = a² b² (4/π) / sqrt((1 + 2b²v1)(1 + 2b²v2) - 4b⁴c²)
-//   gelu = x Φ(x) (exact), sign, sin(a, b, c) = a sin(b x + c): formulas derived in docs/kernels.md.
+// Activations and the `activation` layer. The function, derivative and closed-form kernel map of each
+// activation live in src/layers/math/ (one header each, shared by every engine); this file holds the layer
+// (reference-engine map, finite forward/backward), the quadrature for activations without a closed form, and
+// the registry entries that turn the architecture language into an ActParams.
 #include "layers/activations.h"
 
 #include <algorithm>
@@ -21,180 +17,87 @@ namespace {
 
 constexpr double kPi = M_PI;
 
-double safe_rho(double v1, double v2, double c) {
-  const double d = std::sqrt(v1 * v2);
-  if (!(d > 0)) return 0.0;
-  return std::clamp(c / d, -1.0, 1.0);
+// Pole distance of the smooth quadrature activations (math/act_smooth.h).
+double pole_distance(ActKind kind) {
+  switch (kind) {
+#define NTK_X(kind, type) \
+  case ActKind::kind:     \
+    return math::type::kPoleDistance;
+    NTK_QUADRATURE_ACTIVATIONS(NTK_X)
+#undef NTK_X
+    default:
+      return kPi;
+  }
 }
 
-class ABRelu : public Activation {
- public:
-  ABRelu(double a, double b, std::string desc) : a_(a), b_(b), desc_(std::move(desc)) {}
-  std::string describe() const override { return desc_; }
-  double f(double x) const override { return x > 0 ? b_ * x : a_ * x; }
-  double df(double x) const override { return x > 0 ? b_ : a_; }
-  bool closed_form() const override { return true; }
-  void expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const override {
-    const double rho = safe_rho(v1, v2, c);
-    const double theta = std::acos(rho);
-    const double relu_ff = std::sqrt(std::max(v1 * v2, 0.0)) * (std::sqrt(std::max(1 - rho * rho, 0.0)) + (kPi - theta) * rho) / (2 * kPi);
-    const double relu_dd = (kPi - theta) / (2 * kPi);
-    const double d = b_ - a_;
-    e_ff = a_ * b_ * c + d * d * relu_ff;
-    e_dd = a_ * b_ + d * d * relu_dd;
+}  // namespace
+
+Activation::Activation(const ActParams& params)
+    : params_(params), consts_(math::activation_consts<double>(params)) {}
+
+bool Activation::kinked() const {
+  switch (params_.kind) {
+#define NTK_X(kind, type) \
+  case ActKind::kind:     \
+    return math::type::kKinked;
+    NTK_QUADRATURE_ACTIVATIONS(NTK_X)
+#undef NTK_X
+    default:
+      return params_.kind == ActKind::kABRelu || params_.kind == ActKind::kSign;
   }
-
- private:
-  double a_, b_;
-  std::string desc_;
-};
-
-class Erf : public Activation {
- public:
-  Erf(double a, double b, double c) : a_(a), b_(b), c_(c) {}
-  std::string describe() const override {
-    return "erf(a=" + layers::fmt_number(a_) + ", b=" + layers::fmt_number(b_) + ", c=" + layers::fmt_number(c_) + ")";
-  }
-  double f(double x) const override { return a_ * std::erf(b_ * x) + c_; }
-  double df(double x) const override { return a_ * b_ * 2.0 / std::sqrt(kPi) * std::exp(-b_ * b_ * x * x); }
-  bool closed_form() const override { return true; }
-  void expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const override {
-    const double b2 = b_ * b_;
-    const double d1 = 1 + 2 * b2 * v1, d2 = 1 + 2 * b2 * v2;
-    e_ff = a_ * a_ * (2 / kPi) * std::asin(std::clamp(2 * b2 * c / std::sqrt(d1 * d2), -1.0, 1.0)) + c_ * c_;
-    e_dd = a_ * a_ * b2 * (4 / kPi) / std::sqrt(d1 * d2 - 4 * b2 * b2 * c * c);
-  }
-
- private:
-  double a_, b_, c_;
-};
-
-// GELU, exact: φ(x) = x Φ(x). Derived by Gaussian integration by parts (docs/kernels.md):
-//   E[φφ] = c P + (v1 v2 + c² (1 - v1 v2) / ((1+v1)(1+v2))) / (2π sqrt(D)),
-//   E[φ'φ'] = P + c (1/(1+v1) + 1/(1+v2)) / (2π sqrt(D)) + c / (2π D^(3/2)),
-//   P = 1/4 + asin(c / sqrt((1+v1)(1+v2))) / (2π),  D = (1+v1)(1+v2) - c².
-class Gelu : public Activation {
- public:
-  std::string describe() const override { return "gelu"; }
-  double f(double x) const override { return x * 0.5 * std::erfc(-x / std::sqrt(2.0)); }
-  double df(double x) const override {
-    return 0.5 * std::erfc(-x / std::sqrt(2.0)) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * kPi);
-  }
-  bool closed_form() const override { return true; }
-  void expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const override {
-    const double s = (1 + v1) * (1 + v2);
-    const double D = std::max(s - c * c, 1e-300);
-    const double P = 0.25 + std::asin(std::clamp(c / std::sqrt(s), -1.0, 1.0)) / (2 * kPi);
-    e_ff = c * P + (v1 * v2 + c * c * (1 - v1 * v2) / s) / (2 * kPi * std::sqrt(D));
-    e_dd = P + c * (1 / (1 + v1) + 1 / (1 + v2)) / (2 * kPi * std::sqrt(D)) + c / (2 * kPi * D * std::sqrt(D));
-  }
-};
-
-// sign(x): E[φφ] = (2/π) asin(ρ); its derivative vanishes almost everywhere, so it adds nothing to Θ (as
-// neural-tangents' Sign).
-class Sign : public Activation {
- public:
-  std::string describe() const override { return "sign"; }
-  double f(double x) const override { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
-  double df(double) const override { return 0.0; }
-  bool closed_form() const override { return true; }
-  void expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const override {
-    e_ff = (2 / kPi) * std::asin(safe_rho(v1, v2, c));
-    e_dd = 0.0;
-  }
-};
-
-// a sin(b x + c): E[sin(bu + c) sin(bv + c)] = ½ [e^{-b²(v1 + v2 - 2c)/2} - e^{-b²(v1 + v2 + 2c)/2} cos 2c],
-// E[cos(bu + c) cos(bv + c)] = ½ [e^{-b²(v1 + v2 - 2c)/2} + e^{-b²(v1 + v2 + 2c)/2} cos 2c].
-class Sin : public Activation {
- public:
-  Sin(double a, double b, double c) : a_(a), b_(b), c_(c) {}
-  std::string describe() const override {
-    return "sin(a=" + layers::fmt_number(a_) + ", b=" + layers::fmt_number(b_) + ", c=" + layers::fmt_number(c_) + ")";
-  }
-  double f(double x) const override { return a_ * std::sin(b_ * x + c_); }
-  double df(double x) const override { return a_ * b_ * std::cos(b_ * x + c_); }
-  bool closed_form() const override { return true; }
-  void expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const override {
-    const double b2 = b_ * b_;
-    const double minus = std::exp(-0.5 * b2 * (v1 + v2 - 2 * c));
-    const double plus = std::exp(-0.5 * b2 * (v1 + v2 + 2 * c)) * std::cos(2 * c_);
-    e_ff = a_ * a_ * 0.5 * (minus - plus);
-    e_dd = a_ * a_ * b2 * 0.5 * (minus + plus);
-  }
-
- private:
-  double a_, b_, c_;
-};
-
-// Activations without a closed-form kernel: expectations by quadrature.
-class QuadratureActivation : public Activation {
- public:
-  // pole_distance: half-width of the strip around the real axis where φ and φ' are analytic (π/2 for tanh, π for
-  // the logistic family); it sets the Gauss–Hermite order needed for a given accuracy (see order_for).
-  QuadratureActivation(std::string name, double (*f)(double), double (*df)(double), bool kinked, double pole_distance)
-      : name_(std::move(name)), f_(f), df_(df), kinked_(kinked), pole_distance_(pole_distance) {}
-  std::string describe() const override { return name_; }
-  double f(double x) const override { return f_(x); }
-  double df(double x) const override { return df_(x); }
-  bool closed_form() const override { return false; }
-  void expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const override {
-    quadrature_expectations(*this, kinked_, order_for(v1, v2), v1, v2, c, e_ff, e_dd);
-  }
-
-  // Gauss–Hermite converges like exp(-d sqrt(2n)) for integrands analytic in a strip of half-width d; in the
-  // whitened coordinates d = pole_distance / sqrt(max variance). The order is chosen for exp(-23) ≈ 1e-10
-  // (accuracy 1e-8 relative, tested), at least 32 and at most kMaxQuadratureOrder.
-  int order_for(double v1, double v2) const {
-    if (kinked_) return kDefaultQuadratureOrder;
-    const double d = pole_distance_ / std::sqrt(std::max({v1, v2, 1e-12}));
-    const double n = 0.5 * (23.0 / d) * (23.0 / d);
-    return static_cast<int>(std::clamp(std::ceil(n), 32.0, static_cast<double>(kMaxQuadratureOrder)));
-  }
-
- private:
-  std::string name_;
-  double (*f_)(double);
-  double (*df_)(double);
-  bool kinked_;
-  double pole_distance_;
-};
-
-double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
-double tanh_f(double x) { return std::tanh(x); }
-double tanh_df(double x) {
-  double t = std::tanh(x);
-  return 1 - t * t;
 }
-double sigmoid_df(double x) {
-  double s = sigmoid(x);
-  return s * (1 - s);
+
+int Activation::quadrature_order(double v1, double v2) const {
+  if (kinked()) return kDefaultQuadratureOrder;
+  const double d = pole_distance(params_.kind) / std::sqrt(std::max({v1, v2, 1e-12}));
+  const double n = 0.5 * (23.0 / d) * (23.0 / d);
+  return static_cast<int>(std::clamp(std::ceil(n), 32.0, static_cast<double>(kMaxQuadratureOrder)));
 }
-double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-double elu(double x) { return x > 0 ? x : std::expm1(x); }
-double elu_df(double x) { return x > 0 ? 1.0 : std::exp(x); }
-double silu(double x) { return x * sigmoid(x); }
-double silu_df(double x) {
-  double s = sigmoid(x);
-  return s * (1 + x * (1 - s));
+
+void Activation::expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const {
+  if (!closed_form()) {
+    quadrature_expectations(*this, kinked(), quadrature_order(v1, v2), v1, v2, c, e_ff, e_dd);
+    return;
+  }
+  using S = math::ScalarLanes<double>;
+  math::SelfLanes<S> x1, x2;
+  math::self_quantities<double>(StepKind::kActivation, v1, x1.a, x1.b, x1.q);
+  math::self_quantities<double>(StepKind::kActivation, v2, x2.a, x2.b, x2.q);
+  double ff = c, dd = 1;
+  math::activation_map<S>(consts_, ff, dd, true, x1, x2);
+  e_ff = ff;
+  e_dd = dd;
 }
+
+namespace {
 
 // ---------------- the layer ----------------
 
 class ActivationLayer final : public Layer {
  public:
-  explicit ActivationLayer(std::shared_ptr<Activation> act) : act_(std::move(act)) {}
-  std::string name() const override { return act_->describe(); }
-  std::string describe() const override { return act_->describe(); }
+  ActivationLayer(const ActParams& params, std::string description)
+      : act_(params), description_(std::move(description)) {}
+  std::string name() const override { return description_; }
+  std::string describe() const override { return description_; }
   bool needs_variances() const override { return true; }
+  LayerStep step() const override {
+    LayerStep s;
+    s.kind = StepKind::kActivation;
+    s.act = act_.params();
+    return s;
+  }
   ExampleShape output_shape(const ExampleShape& in) const override { return in; }
 
   template <typename T>
-  void kernel_impl(PairState<T>& s, const SelfVariances<T>& v, const ExampleShape&, const KernelConfig&) const {
-    // The closed forms and quadratures are expectations over Gaussian pre-activations; neural-tangents refuses
-    // the same cases (e.g. relu, relu without an affine layer in between, or a nonlinearity after flatten).
-    NTK_THROW_IF_NOT(s.gaussian, "%s: its input is not Gaussian (it follows a nonlinearity, flatten or a residual "
-                     "sum of non-Gaussian branches); put a dense or conv layer before it", act_->describe().c_str());
+  void kernel_impl(PairState<T>& s, const SelfVariances<T>& v, const ExampleShape&,
+                   const KernelConfig&) const {
+    // The closed forms and quadratures are expectations over Gaussian pre-activations; neural-tangents
+    // refuses the same cases (e.g. relu, relu without an affine layer in between, or a nonlinearity after
+    // flatten).
+    NTK_THROW_IF_NOT(s.gaussian,
+                     "%s: its input is not Gaussian (it follows a nonlinearity, flatten or a residual "
+                     "sum of non-Gaussian branches); put a dense or conv layer before it",
+                     description_.c_str());
     const bool with_ntk = !s.ntk.empty();
     const int64_t p1 = s.p1(), p2 = s.diagonal ? 1 : s.p2();
     for (int64_t i = 0; i < p1; ++i)
@@ -202,7 +105,7 @@ class ActivationLayer final : public Layer {
         const int64_t idx = i * p2 + j;
         const double var1 = v.var1[i], var2 = v.var2[s.diagonal ? i : j];
         double e_ff, e_dd;
-        act_->expectations(var1, var2, s.nngp[idx], e_ff, e_dd);
+        act_.expectations(var1, var2, s.nngp[idx], e_ff, e_dd);
         s.nngp[idx] = static_cast<T>(e_ff);
         if (with_ntk) s.ntk[idx] = static_cast<T>(s.ntk[idx] * e_dd);
       }
@@ -212,18 +115,19 @@ class ActivationLayer final : public Layer {
 
   Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape&, Parameterization) const override {
     Tensor y(x.shape);
-    for (int64_t i = 0; i < x.size(); ++i) y.data[i] = act_->f(x.data[i]);
+    for (int64_t i = 0; i < x.size(); ++i) y.data[i] = act_.f(x.data[i]);
     return y;
   }
-  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&, const ExampleShape&,
-                  Parameterization, LayerParams*) const override {
+  Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&,
+                  const ExampleShape&, Parameterization, LayerParams*) const override {
     Tensor g(x.shape);
-    for (int64_t i = 0; i < x.size(); ++i) g.data[i] = grad_y.data[i] * act_->df(x.data[i]);
+    for (int64_t i = 0; i < x.size(); ++i) g.data[i] = grad_y.data[i] * act_.df(x.data[i]);
     return g;
   }
 
  private:
-  std::shared_ptr<Activation> act_;
+  Activation act_;
+  std::string description_;
 };
 
 }  // namespace
@@ -277,69 +181,143 @@ void quadrature_expectations(const Activation& act, bool kinked, int order, doub
   e_dd = dd / (2 * kPi);
 }
 
-std::shared_ptr<Activation> make_activation(const std::string& name, const std::vector<double>& args) {
-  auto arg = [&](size_t i, double dflt) { return i < args.size() ? args[i] : dflt; };
-  if (name == "relu") return std::make_shared<ABRelu>(0.0, 1.0, "relu");
-  if (name == "leaky_relu") {
-    double alpha = arg(0, 0.01);
-    return std::make_shared<ABRelu>(alpha, 1.0, "leaky_relu(alpha=" + layers::fmt_number(alpha) + ")");
+std::shared_ptr<const Activation> make_activation(const std::string& name, const std::vector<double>& args) {
+  std::string spec = name;
+  if (!args.empty()) {
+    spec += "(";
+    for (size_t i = 0; i < args.size(); ++i) spec += (i ? ", " : "") + layers::fmt_number(args[i]);
+    spec += ")";
   }
-  if (name == "abrelu") {
-    double a = arg(0, 0.0), b = arg(1, 1.0);
-    return std::make_shared<ABRelu>(a, b, "abrelu(a=" + layers::fmt_number(a) + ", b=" + layers::fmt_number(b) + ")");
-  }
-  if (name == "abs") return std::make_shared<ABRelu>(-1.0, 1.0, "abs");
-  if (name == "erf") return std::make_shared<Erf>(arg(0, 1.0), arg(1, 1.0), arg(2, 0.0));
-  if (name == "gelu") return std::make_shared<Gelu>();
-  if (name == "sign") return std::make_shared<Sign>();
-  if (name == "sin") return std::make_shared<Sin>(arg(0, 1.0), arg(1, 1.0), arg(2, 0.0));
-  if (name == "tanh") return std::make_shared<QuadratureActivation>("tanh", tanh_f, tanh_df, false, kPi / 2);
-  if (name == "sigmoid") return std::make_shared<QuadratureActivation>("sigmoid", sigmoid, sigmoid_df, false, kPi);
-  if (name == "softplus") return std::make_shared<QuadratureActivation>("softplus", softplus, sigmoid, false, kPi);
-  if (name == "elu") return std::make_shared<QuadratureActivation>("elu", elu, elu_df, true, kPi);
-  if (name == "silu") return std::make_shared<QuadratureActivation>("silu", silu, silu_df, false, kPi);
-  NTK_THROW("unknown activation '%s'", name.c_str());
+  Architecture a = Architecture::parse(spec);
+  NTK_THROW_IF_NOT(a.ops().size() == 1 && a.ops()[0].layer->step().kind == StepKind::kActivation,
+                   "'%s' is not an activation", spec.c_str());
+  return std::make_shared<const Activation>(a.ops()[0].layer->step().act);
 }
 
 namespace layers {
 
 void register_activations(LayerRegistry& r) {
   using T = ArgSpec::Type;
+  // Each entry: the language's name, arguments and help, and the descriptor (and canonical description) its
+  // arguments give.
   struct Def {
     const char* name;
     std::vector<ArgSpec> args;
     const char* help;
+    ActParams (*params)(const LayerArgs&);
+    std::string (*describe)(const LayerArgs&);
   };
   const std::vector<Def> defs = {
-      {"relu", {}, "max(x, 0); closed form (arc-cosine kernel)"},
-      {"leaky_relu", {{"alpha", T::kNumber, "0.01", {}, "slope for x < 0"}}, "x for x > 0, alpha x otherwise"},
+      {"relu",
+       {},
+       "max(x, 0); closed form (arc-cosine kernel)",
+       [](const LayerArgs&) {
+         return ActParams{ActKind::kABRelu, 0, 1, 0};
+       },
+       [](const LayerArgs&) { return std::string("relu"); }},
+      {"leaky_relu",
+       {{"alpha", T::kNumber, "0.01", {}, "slope for x < 0"}},
+       "x for x > 0, alpha x otherwise",
+       [](const LayerArgs& a) {
+         return ActParams{ActKind::kABRelu, a.number("alpha"), 1, 0};
+       },
+       [](const LayerArgs& a) { return "leaky_relu(alpha=" + fmt_number(a.number("alpha")) + ")"; }},
       {"abrelu",
        {{"a", T::kNumber, "0", {}, "slope for x < 0"}, {"b", T::kNumber, "1", {}, "slope for x > 0"}},
-       "a min(x, 0) + b max(x, 0)"},
-      {"abs", {}, "|x|"},
+       "a min(x, 0) + b max(x, 0)",
+       [](const LayerArgs& a) {
+         return ActParams{ActKind::kABRelu, a.number("a"), a.number("b"), 0};
+       },
+       [](const LayerArgs& a) {
+         return "abrelu(a=" + fmt_number(a.number("a")) + ", b=" + fmt_number(a.number("b")) + ")";
+       }},
+      {"abs",
+       {},
+       "|x|",
+       [](const LayerArgs&) {
+         return ActParams{ActKind::kABRelu, -1, 1, 0};
+       },
+       [](const LayerArgs&) { return std::string("abs"); }},
       {"erf",
-       {{"a", T::kNumber, "1", {}, "scale"}, {"b", T::kNumber, "1", {}, "input scale"}, {"c", T::kNumber, "0", {}, "shift"}},
-       "a erf(b x) + c"},
-      {"gelu", {}, "x Φ(x) (exact GELU)"},
-      {"sign", {}, "sign(x); adds nothing to the NTK (zero derivative almost everywhere)"},
+       {{"a", T::kNumber, "1", {}, "scale"},
+        {"b", T::kNumber, "1", {}, "input scale"},
+        {"c", T::kNumber, "0", {}, "shift"}},
+       "a erf(b x) + c",
+       [](const LayerArgs& a) {
+         return ActParams{ActKind::kErf, a.number("a"), a.number("b"), a.number("c")};
+       },
+       [](const LayerArgs& a) {
+         return "erf(a=" + fmt_number(a.number("a")) + ", b=" + fmt_number(a.number("b")) +
+                ", c=" + fmt_number(a.number("c")) + ")";
+       }},
+      {"gelu",
+       {},
+       "x Φ(x) (exact GELU)",
+       [](const LayerArgs&) {
+         return ActParams{ActKind::kGelu, 0, 1, 0};
+       },
+       [](const LayerArgs&) { return std::string("gelu"); }},
+      {"sign",
+       {},
+       "sign(x); adds nothing to the NTK (zero derivative almost everywhere)",
+       [](const LayerArgs&) {
+         return ActParams{ActKind::kSign, 0, 1, 0};
+       },
+       [](const LayerArgs&) { return std::string("sign"); }},
       {"sin",
-       {{"a", T::kNumber, "1", {}, "scale"}, {"b", T::kNumber, "1", {}, "frequency"}, {"c", T::kNumber, "0", {}, "phase"}},
-       "a sin(b x + c)"},
-      {"tanh", {}, "tanh(x); Gauss–Hermite quadrature"},
-      {"sigmoid", {}, "1 / (1 + e^-x); Gauss–Hermite quadrature"},
-      {"softplus", {}, "log(1 + e^x); Gauss–Hermite quadrature"},
-      {"elu", {}, "x for x > 0, e^x - 1 otherwise; polar quadrature split at the kink"},
-      {"silu", {}, "x sigmoid(x); Gauss–Hermite quadrature"},
+       {{"a", T::kNumber, "1", {}, "scale"},
+        {"b", T::kNumber, "1", {}, "frequency"},
+        {"c", T::kNumber, "0", {}, "phase"}},
+       "a sin(b x + c)",
+       [](const LayerArgs& a) {
+         return ActParams{ActKind::kSin, a.number("a"), a.number("b"), a.number("c")};
+       },
+       [](const LayerArgs& a) {
+         return "sin(a=" + fmt_number(a.number("a")) + ", b=" + fmt_number(a.number("b")) +
+                ", c=" + fmt_number(a.number("c")) + ")";
+       }},
+      {"tanh",
+       {},
+       "tanh(x); Gauss–Hermite quadrature",
+       [](const LayerArgs&) {
+         return ActParams{ActKind::kTanh, 0, 1, 0};
+       },
+       [](const LayerArgs&) { return std::string("tanh"); }},
+      {"sigmoid",
+       {},
+       "1 / (1 + e^-x); Gauss–Hermite quadrature",
+       [](const LayerArgs&) {
+         return ActParams{ActKind::kSigmoid, 0, 1, 0};
+       },
+       [](const LayerArgs&) { return std::string("sigmoid"); }},
+      {"softplus",
+       {},
+       "log(1 + e^x); Gauss–Hermite quadrature",
+       [](const LayerArgs&) {
+         return ActParams{ActKind::kSoftplus, 0, 1, 0};
+       },
+       [](const LayerArgs&) { return std::string("softplus"); }},
+      {"elu",
+       {},
+       "x for x > 0, e^x - 1 otherwise; polar quadrature split at the kink",
+       [](const LayerArgs&) {
+         return ActParams{ActKind::kElu, 0, 1, 0};
+       },
+       [](const LayerArgs&) { return std::string("elu"); }},
+      {"silu",
+       {},
+       "x sigmoid(x); Gauss–Hermite quadrature",
+       [](const LayerArgs&) {
+         return ActParams{ActKind::kSilu, 0, 1, 0};
+       },
+       [](const LayerArgs&) { return std::string("silu"); }},
   };
   for (const auto& d : defs) {
-    std::string name = d.name;
-    std::vector<std::string> arg_names;
-    for (const auto& a : d.args) arg_names.push_back(a.name);
-    r.add({name, "activation", d.args,
-           [name, arg_names](const LayerArgs& args) {
-             std::vector<double> values;
-             for (const auto& n : arg_names) values.push_back(args.number(n));
-             return std::make_shared<ActivationLayer>(make_activation(name, values));
+    auto to_params = d.params;
+    auto to_text = d.describe;
+    r.add({d.name, "activation", d.args,
+           [to_params, to_text](const LayerArgs& args) {
+             return std::make_shared<ActivationLayer>(to_params(args), to_text(args));
            },
            d.help});
   }

@@ -36,23 +36,13 @@ Padding parse_padding(const std::string& s) {
 
 const char* padding_name(Padding p) {
   switch (p) {
-    case Padding::kSame: return "same";
-    case Padding::kValid: return "valid";
-    default: return "circular";
+    case Padding::kSame:
+      return "same";
+    case Padding::kValid:
+      return "valid";
+    default:
+      return "circular";
   }
-}
-
-Window1d window_1d(int64_t n, int64_t k, int64_t s, Padding p) {
-  Window1d w;
-  if (p == Padding::kValid) {
-    w.out = n >= k ? (n - k) / s + 1 : 0;
-    w.pad_lo = 0;
-  } else {
-    w.out = (n + s - 1) / s;
-    int64_t total = std::max<int64_t>((w.out - 1) * s + k - n, 0);
-    w.pad_lo = total / 2;
-  }
-  return w;
 }
 
 void fill_normal(Eigen::MatrixXd& m, double stddev, std::mt19937_64& rng) {

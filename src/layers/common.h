@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "layers/math/window.h"
 #include "ntk/arch.h"
 #include "ntk/error.h"
 #include "ntk/layer.h"
@@ -21,29 +22,17 @@ struct AffineArgs {
   static AffineArgs from(const LayerArgs& args);
   std::string describe() const;  // "width=.., w_std=.., b_std=.., trainable=.."
   bool has_bias() const { return b_std != 0.0; }
+  AffineParams params() const { return AffineParams{w_std, b_std, trainable, width}; }
 };
 std::vector<ArgSpec> affine_arg_specs(const std::string& default_width);
 
-enum class Padding { kSame, kValid, kCircular };
 Padding parse_padding(const std::string& s);
 const char* padding_name(Padding p);
 
-// Output length and low-side padding of a window of size k, stride s over n positions (JAX / neural-tangents
-// conventions: SAME pads (out-1)*s + k - n in total, the smaller half before; CIRCULAR wraps with the same
-// layout).
-struct Window1d {
-  int64_t out = 0;
-  int64_t pad_lo = 0;
-};
-Window1d window_1d(int64_t n, int64_t k, int64_t s, Padding p);
-
-// Index of input position for output o and filter tap t, or -1 when it falls into zero padding.
-inline int64_t window_index(int64_t o, int64_t t, int64_t s, int64_t pad_lo, int64_t n, Padding p) {
-  int64_t i = o * s + t - pad_lo;
-  if (i >= 0 && i < n) return i;
-  if (p == Padding::kCircular) return ((i % n) + n) % n;
-  return -1;
-}
+// Window arithmetic (math/window.h), under the names the layers use.
+using math::Window1d;
+using math::window_1d;
+using math::window_index;
 
 // Visits every (output position, filter tap, input position) of a k x k window with stride s over an image of
 // in.height x in.width: f(out, tap, in) with positions row-major (p = row * W + col) and tap = dy * k + dx.

@@ -2,13 +2,14 @@
 //   NTK parameterization:      y = (w_std / sqrt(k*k*C_in)) conv(x, W) + b_std b,   W, b ~ N(0, 1)
 //   standard parameterization: y = conv(x, W) + b,   W ~ N(0, w_std^2 / (k*k*C_in)),  b ~ N(0, b_std^2)
 // Kernel (Arora et al. 2019; neural-tangents' Conv): for output positions p, q of the two images
-//   Σ'(p, q) = w_std² / k² · Σ_δ Σ(s p + δ, s q + δ) + b_std²   (zero padding counts as 0; circular wraps)
-//   Θ'(p, q) = [own term] + w_std² / k² · Σ_δ Θ(s p + δ, s q + δ)
+//   Σ'(p, q), Θ'(p, q): the affine map (math/affine.h) of the means over the window of
+//   Σ(s p + δ, s q + δ), Θ(s p + δ, s q + δ) (zero padding counts as 0; circular wraps)
 // The same offset δ for both images: the map preserves q - p, which the fast engine exploits.
 #include <algorithm>
 
 #include "layers/common.h"
 #include "layers/eigen_views.h"
+#include "layers/math/affine.h"
 #include "layers/registry_internal.h"
 
 namespace ntk::layers {
@@ -39,6 +40,14 @@ class Conv final : public Layer {
     out.width = ww.out;
     out.channels = a_.width;
     return out;
+  }
+
+  LayerStep step() const override {
+    LayerStep s;
+    s.kind = StepKind::kConv;
+    s.affine = a_.params();
+    s.window = WindowParams{k_, stride_, pad_};
+    return s;
   }
 
   template <typename T>
@@ -94,20 +103,16 @@ class Conv final : public Layer {
               if (with_ntk) ntk_sum[o] = b;
             }
     }
-    const T inv_k2 = T(1) / static_cast<T>(k_ * k_);
-    const T w_var = static_cast<T>(a_.w_std * a_.w_std), b_var = static_cast<T>(a_.b_std * a_.b_std);
+    using S = math::ScalarLanes<T>;
+    const math::AffineConsts<T> k = math::affine_consts<T>(a_.params(), static_cast<double>(fan_in(in)));
     const bool ntk_param = cfg.parameterization == Parameterization::kNtk;
-    const T fan_in = static_cast<T>(k_ * k_ * in.channels);
-    const T bias_term = a_.has_bias() ? T(1) : T(0);
+    const T inv_k2 = T(1) / static_cast<T>(k_ * k_);
+    T unused = 0;
     for (size_t i = 0; i < nngp_sum.size(); ++i) {
-      const T mean_in = nngp_sum[i] * inv_k2;
-      const T sigma = w_var * mean_in + b_var;
-      nngp_sum[i] = sigma;
-      if (with_ntk) {
-        T own = 0;
-        if (a_.trainable) own = ntk_param ? sigma : fan_in * mean_in + bias_term;
-        ntk_sum[i] = own + w_var * ntk_sum[i] * inv_k2;
-      }
+      // The affine map on the window means.
+      nngp_sum[i] *= inv_k2;
+      if (with_ntk) ntk_sum[i] *= inv_k2;
+      math::affine_map<S>(k, ntk_param, nngp_sum[i], with_ntk ? ntk_sum[i] : unused, with_ntk);
     }
     s.nngp.swap(nngp_sum);
     if (with_ntk) s.ntk.swap(ntk_sum);

@@ -1,12 +1,10 @@
 // dense: a fully-connected layer over the channel axis (per position for images).
 //   NTK parameterization:      y = (w_std / sqrt(n_in)) x W + b_std b,   W, b ~ N(0, 1)
 //   standard parameterization: y = x W + b,   W ~ N(0, w_std^2 / n_in),  b ~ N(0, b_std^2)
-// Kernel (neural-tangents' Dense): Σ' = w_std² Σ + b_std²;
-//   NTK param:      Θ' = Σ' + w_std² Θ            (the first term is this layer's parameters)
-//   standard param: Θ' = n_in Σ + [bias] + w_std² Θ
-// trainable=false drops this layer's parameter term from Θ'.
+// Kernel (neural-tangents' Dense): math/affine.h.
 #include "layers/common.h"
 #include "layers/eigen_views.h"
+#include "layers/math/affine.h"
 #include "layers/registry_internal.h"
 
 namespace ntk::layers {
@@ -24,22 +22,23 @@ class Dense final : public Layer {
     return out;
   }
 
+  LayerStep step() const override {
+    LayerStep s;
+    s.kind = StepKind::kDense;
+    s.affine = a_.params();
+    return s;
+  }
+
   template <typename T>
-  void kernel_impl(PairState<T>& s, const SelfVariances<T>&, const ExampleShape& in, const KernelConfig& cfg) const {
-    const T w2 = static_cast<T>(a_.w_std * a_.w_std), b2 = static_cast<T>(a_.b_std * a_.b_std);
+  void kernel_impl(PairState<T>& s, const SelfVariances<T>&, const ExampleShape& in,
+                   const KernelConfig& cfg) const {
+    using S = math::ScalarLanes<T>;
+    const math::AffineConsts<T> k = math::affine_consts<T>(a_.params(), static_cast<double>(in.channels));
     const bool ntk_param = cfg.parameterization == Parameterization::kNtk;
-    const T n_in = static_cast<T>(in.channels);
-    const T bias_term = a_.has_bias() ? T(1) : T(0);
-    for (size_t i = 0; i < s.nngp.size(); ++i) {
-      const T sigma_in = s.nngp[i];
-      const T sigma = w2 * sigma_in + b2;
-      s.nngp[i] = sigma;
-      if (!s.ntk.empty()) {
-        T own = 0;
-        if (a_.trainable) own = ntk_param ? sigma : n_in * sigma_in + bias_term;
-        s.ntk[i] = own + w2 * s.ntk[i];
-      }
-    }
+    const bool with_ntk = !s.ntk.empty();
+    T unused = 0;
+    for (size_t i = 0; i < s.nngp.size(); ++i)
+      math::affine_map<S>(k, ntk_param, s.nngp[i], with_ntk ? s.ntk[i] : unused, with_ntk);
     s.gaussian = true;
   }
   NTK_LAYER_KERNEL_DISPATCH
@@ -131,9 +130,10 @@ class Dense final : public Layer {
 }  // namespace
 
 void register_dense(LayerRegistry& r) {
-  r.add({"dense", "layer", affine_arg_specs("512"),
-         [](const LayerArgs& args) { return std::make_shared<Dense>(AffineArgs::from(args)); },
-         "fully-connected layer over the channel axis; the last dense is the readout (width 1 unless given)"});
+  r.add(
+      {"dense", "layer", affine_arg_specs("512"),
+       [](const LayerArgs& args) { return std::make_shared<Dense>(AffineArgs::from(args)); },
+       "fully-connected layer over the channel axis; the last dense is the readout (width 1 unless given)"});
 }
 
 }  // namespace ntk::layers

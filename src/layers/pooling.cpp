@@ -22,6 +22,12 @@ class AvgPool final : public Layer {
            ", pad=" + padding_name(pad_) + ")";
   }
   bool mixes_positions() const override { return true; }
+  LayerStep step() const override {
+    LayerStep s;
+    s.kind = StepKind::kAvgPool;
+    s.window = WindowParams{k_, stride_, pad_};
+    return s;
+  }
 
   ExampleShape output_shape(const ExampleShape& in) const override {
     NTK_THROW_IF_NOT(in.spatial, "%s needs images (N, H, W, C); its input is a vector %s", describe().c_str(),
@@ -123,6 +129,11 @@ class AvgPool final : public Layer {
 class GlobalAvgPool final : public Layer {
  public:
   std::string name() const override { return "gap"; }
+  LayerStep step() const override {
+    LayerStep s;
+    s.kind = StepKind::kGap;
+    return s;
+  }
   std::string describe() const override { return "gap"; }
   bool mixes_positions() const override { return true; }
   ExampleShape output_shape(const ExampleShape& in) const override {
@@ -171,6 +182,11 @@ class GlobalAvgPool final : public Layer {
 class Flatten final : public Layer {
  public:
   std::string name() const override { return "flatten"; }
+  LayerStep step() const override {
+    LayerStep s;
+    s.kind = StepKind::kFlatten;
+    return s;
+  }
   std::string describe() const override { return "flatten"; }
   ExampleShape output_shape(const ExampleShape& in) const override {
     ExampleShape out;

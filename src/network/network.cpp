@@ -5,33 +5,38 @@
 #include <cmath>
 
 #include "ntk/error.h"
+#include "ntk/parallel.h"
 
 namespace ntk {
 
-Network::Network(Architecture arch, const ExampleShape& input, Parameterization parameterization, uint64_t seed)
+Network::Network(Architecture arch, const ExampleShape& input, Parameterization parameterization,
+                 uint64_t seed)
     : arch_(std::move(arch)), param_(parameterization) {
   shapes_ = arch_.infer_shapes(input);
-  NTK_THROW_IF_NOT(!shapes_.back().spatial, "the network's output is still an image %s: end it with flatten or gap "
-                   "and a dense readout", shapes_.back().to_string().c_str());
+  NTK_THROW_IF_NOT(!shapes_.back().spatial,
+                   "the network's output is still an image %s: end it with flatten or gap "
+                   "and a dense readout",
+                   shapes_.back().to_string().c_str());
   // One generator per layer, seeded from (seed, layer index): adding a layer does not reshuffle the others.
   params_.resize(arch_.ops().size());
   for (size_t k = 0; k < arch_.ops().size(); ++k) {
     const ArchOp& op = arch_.ops()[k];
     if (op.kind != ArchOp::Kind::kLayer || !op.layer->has_params()) continue;
-    std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(k)};
+    std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                      static_cast<uint32_t>(k)};
     std::mt19937_64 rng(seq);
     params_[k] = op.layer->init_params(shapes_[k], param_, rng);
   }
 }
 
-Network::Network(const std::string& spec, int64_t width, const ExampleShape& input, Parameterization parameterization,
-                 uint64_t seed)
+Network::Network(const std::string& spec, int64_t width, const ExampleShape& input,
+                 Parameterization parameterization, uint64_t seed)
     : Network(Architecture::parse(spec, ParseOptions{width}), input, parameterization, seed) {}
 
 Network::Trace Network::forward_trace(const Tensor& x) const {
   ExampleShape in = example_shape_of(x, "input");
-  NTK_THROW_IF_NOT(in.spatial == shapes_[0].spatial && in.height == shapes_[0].height && in.width == shapes_[0].width &&
-                       in.channels == shapes_[0].channels,
+  NTK_THROW_IF_NOT(in.spatial == shapes_[0].spatial && in.height == shapes_[0].height &&
+                       in.width == shapes_[0].width && in.channels == shapes_[0].channels,
                    "input examples have shape %s but the network was built for %s", in.to_string().c_str(),
                    shapes_[0].to_string().c_str());
   Trace t;
@@ -116,7 +121,8 @@ Matrix Network::empirical_ntk(const Tensor& x1, const Tensor* x2) const {
     for (size_t op = 0; op < arch_.ops().size(); ++op) {
       const ArchOp& o = arch_.ops()[op];
       if (o.kind != ArchOp::Kind::kLayer || !o.layer->has_params() || !o.layer->trainable()) continue;
-      o.layer->add_empirical_ntk(t1.inputs[op], d1[op], tb.inputs[op], d2[op], params_[op], shapes_[op], param_, ntk);
+      o.layer->add_empirical_ntk(t1.inputs[op], d1[op], tb.inputs[op], d2[op], params_[op], shapes_[op],
+                                 param_, ntk);
     }
   }
   ntk /= static_cast<double>(K);
@@ -126,12 +132,15 @@ Matrix Network::empirical_ntk(const Tensor& x1, const Tensor* x2) const {
 std::vector<LayerParams> Network::gradient(const Tensor& x, const Matrix& grad_out) const {
   Trace t = forward_trace(x);
   NTK_THROW_IF_NOT(grad_out.rows() == x.rows() && grad_out.cols() == output_width(),
-                   "gradient: expected output gradients of shape (%lld, %lld), got (%lld, %lld)", (long long)x.rows(),
-                   (long long)output_width(), (long long)grad_out.rows(), (long long)grad_out.cols());
-  Tensor g({x.rows(), output_width()}, std::vector<double>(grad_out.data(), grad_out.data() + grad_out.size()));
+                   "gradient: expected output gradients of shape (%lld, %lld), got (%lld, %lld)",
+                   (long long)x.rows(), (long long)output_width(), (long long)grad_out.rows(),
+                   (long long)grad_out.cols());
+  Tensor g({x.rows(), output_width()},
+           std::vector<double>(grad_out.data(), grad_out.data() + grad_out.size()));
   std::vector<LayerParams> grads(params_.size());
   for (size_t k = 0; k < params_.size(); ++k)
-    for (const auto& p : params_[k].tensors) grads[k].tensors.push_back(Eigen::MatrixXd::Zero(p.rows(), p.cols()));
+    for (const auto& p : params_[k].tensors)
+      grads[k].tensors.push_back(Eigen::MatrixXd::Zero(p.rows(), p.cols()));
   backward_trace(t, g, &grads);
   for (size_t k = 0; k < params_.size(); ++k) {
     const ArchOp& op = arch_.ops()[k];
@@ -159,7 +168,8 @@ void Network::add_scaled(const std::vector<LayerParams>& direction, double step)
   for (size_t k = 0; k < params_.size(); ++k) {
     const ArchOp& op = arch_.ops()[k];
     if (op.kind != ArchOp::Kind::kLayer || !op.layer->has_params() || !op.layer->trainable()) continue;
-    for (size_t t = 0; t < params_[k].tensors.size(); ++t) params_[k].tensors[t] += step * direction[k].tensors[t];
+    for (size_t t = 0; t < params_[k].tensors.size(); ++t)
+      params_[k].tensors[t] += step * direction[k].tensors[t];
   }
 }
 
@@ -173,39 +183,33 @@ double Network::distance(const std::vector<LayerParams>& a, const std::vector<La
 double Network::dot(const std::vector<LayerParams>& a, const std::vector<LayerParams>& b) {
   double s = 0;
   for (size_t k = 0; k < a.size(); ++k)
-    for (size_t t = 0; t < a[k].tensors.size(); ++t) s += (a[k].tensors[t].array() * b[k].tensors[t].array()).sum();
+    for (size_t t = 0; t < a[k].tensors.size(); ++t)
+      s += (a[k].tensors[t].array() * b[k].tensors[t].array()).sum();
   return s;
 }
 
-MonteCarloKernels monte_carlo_kernels(const std::string& spec, int64_t width, const Tensor& x1, const Tensor* x2,
-                                      int samples, uint64_t seed, Parameterization parameterization,
-                                      const Context& ctx, bool compute_ntk) {
+MonteCarloKernels monte_carlo_kernels(const std::string& spec, int64_t width, const Tensor& x1,
+                                      const Tensor* x2, int samples, uint64_t seed,
+                                      Parameterization parameterization, const Context& ctx,
+                                      bool compute_ntk) {
   NTK_THROW_IF_NOT(samples >= 1, "samples must be >= 1, got %d", samples);
   NTK_THROW_IF_NOT(width >= 1, "width must be >= 1, got %lld", (long long)width);
   Architecture arch = Architecture::parse(spec, ParseOptions{width});
   const ExampleShape in = example_shape_of(x1, "x1");
   const int64_t n1 = x1.rows(), n2 = x2 ? x2->rows() : x1.rows();
   std::vector<Matrix> nngp(samples), ntk(samples);
-  bool failed = false;
-  std::string message;
+  OmpExceptions errors;
   // Each draw is independent; the sum below runs in a fixed order so results do not depend on threads.
 #pragma omp parallel for schedule(dynamic) num_threads(ctx.num_threads())
-  for (int s = 0; s < samples; ++s) {
-    try {
+  for (int s = 0; s < samples; ++s)
+    errors.run([&] {
       Network net(arch, in, parameterization, seed + static_cast<uint64_t>(s));
       Matrix f1 = net.apply(x1);
       Matrix f2 = x2 ? net.apply(*x2) : f1;
       nngp[s] = f1 * f2.transpose() / static_cast<double>(net.output_width());
       ntk[s] = compute_ntk ? net.empirical_ntk(x1, x2) : Matrix::Zero(n1, n2);
-    } catch (const std::exception& e) {
-#pragma omp critical
-      {
-        failed = true;
-        message = e.what();
-      }
-    }
-  }
-  NTK_THROW_IF_NOT(!failed, "%s", message.c_str());
+    });
+  errors.rethrow();
   MonteCarloKernels out;
   out.nngp = Matrix::Zero(n1, n2);
   out.ntk = Matrix::Zero(n1, n2);

@@ -2,7 +2,6 @@
 // ensemble of Lee et al. 2019).
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "ntk/error.h"
 #include "ntk/solvers.h"
@@ -65,7 +64,6 @@ const SymmetricEigen& GradientFlow::eigen() const {
           "eigenvalues "
           "are treated as 0 in the gradient-flow solution",
           ev(0), top);
-      if (reg_.warn) std::fprintf(stderr, "ntk: warning: %s\n", w.c_str());
       // Kept here (SymmetricEigen only reports eigenvalues) and returned by GradientFlow::info().
       eigen_warning_ = w;
     }

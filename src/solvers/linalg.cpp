@@ -1,6 +1,5 @@
 // Regularised Cholesky (with jitter escalation) and symmetric eigendecomposition on LAPACK.
 #include <cmath>
-#include <cstdio>
 
 #include "ntk/error.h"
 #include "ntk/solvers.h"
@@ -34,15 +33,14 @@ std::vector<double> symmetric_copy(const Matrix& k, double add_to_diag) {
 
 void check_finite_result(const Matrix& m, const char* what) {
   NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, m.allFinite(),
-                        "%s produced NaN or infinite values (kernel too ill-conditioned; raise --diag-reg)",
+                        "%s produced NaN or infinite values (kernel too ill-conditioned; raise diag_reg)",
                         what);
 }
 
 }  // namespace
 
 double absolute_diag_reg(const Matrix& k, const RegOptions& reg) {
-  NTK_THROW_IF_NOT(std::isfinite(reg.diag_reg) && reg.diag_reg >= 0, "diag_reg must be >= 0, got %g",
-                   reg.diag_reg);
+  reg_options().validate(reg);
   if (reg.absolute) return reg.diag_reg;
   return reg.diag_reg * k.diagonal().mean();
 }
@@ -54,9 +52,6 @@ Cholesky::Cholesky(const Matrix& k, const RegOptions& reg) {
   NTK_THROW_IF_NOT(mean_diag > 0,
                    "kernel matrix (%lld x %lld) has a non-positive mean diagonal %g; not a kernel",
                    static_cast<long long>(n_), static_cast<long long>(n_), mean_diag);
-  NTK_THROW_IF_NOT(reg.jitter_start > 0 && reg.jitter_growth > 1 && reg.max_jitter_steps >= 0,
-                   "jitter settings must be positive and growing (start %g, growth %g)", reg.jitter_start,
-                   reg.jitter_growth);
   info_.mean_diagonal = mean_diag;
   const double base = absolute_diag_reg(k, reg);
   const int n = static_cast<int>(n_);
@@ -82,7 +77,6 @@ Cholesky::Cholesky(const Matrix& k, const RegOptions& reg) {
         "diagonal) "
         "to the diagonal after %d failed Cholesky attempts",
         n, n, jitter, jitter / mean_diag, info_.jitter_steps);
-    if (reg.warn) std::fprintf(stderr, "ntk: warning: %s\n", info_.warning.c_str());
   }
 }
 

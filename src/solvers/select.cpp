@@ -61,8 +61,9 @@ Selection select_model(const std::vector<DepthKernel>& kernels, const std::vecto
                        const Matrix& targets, const std::vector<Split>& splits,
                        const SelectOptions& options) {
   NTK_THROW_IF_NOT(!kernels.empty(), "model selection: no kernels to choose from");
-  NTK_THROW_IF_NOT(!options.values.empty(), "model selection: no %s values in the grid",
-                   options.method == SelectMethod::kSvm ? "C" : "diag_reg");
+  select_options().validate(options);
+  const std::vector<double> values =
+      options.values.empty() ? default_select_values(options.method) : options.values;
   NTK_THROW_IF_NOT(!splits.empty(), "model selection: no train/validation split");
   const bool classify = options.method == SelectMethod::kSvm || options.classification;
   const int64_t n = classify || targets.size() == 0 ? static_cast<int64_t>(labels.size()) : targets.rows();
@@ -82,7 +83,7 @@ Selection select_model(const std::vector<DepthKernel>& kernels, const std::vecto
     }
   }
 
-  const size_t nk = kernels.size(), nv = options.values.size();
+  const size_t nk = kernels.size(), nv = values.size();
   std::vector<double> score(nk * nv, 0.0);
 
   if (options.method == SelectMethod::kSvm) {
@@ -95,10 +96,9 @@ Selection select_model(const std::vector<DepthKernel>& kernels, const std::vecto
     for (size_t ki = 0; ki < nk; ++ki) {
       try {
         for (const Split& s : splits) {
-          std::vector<double> acc =
-              svm_accuracy_path(submatrix(kernels[ki].ntk, s.train, s.train), pick(labels, s.train),
-                                submatrix(kernels[ki].ntk, s.test, s.train), pick(labels, s.test),
-                                options.values, options.svm, inner);
+          std::vector<double> acc = svm_accuracy_path(
+              submatrix(kernels[ki].ntk, s.train, s.train), pick(labels, s.train),
+              submatrix(kernels[ki].ntk, s.test, s.train), pick(labels, s.test), values, options.svm, inner);
           for (size_t vi = 0; vi < nv; ++vi)
             score[ki * nv + vi] += acc[vi] / static_cast<double>(splits.size());
         }
@@ -116,7 +116,6 @@ Selection select_model(const std::vector<DepthKernel>& kernels, const std::vecto
     }
     NTK_THROW_IF_NOT(y.rows() == n, "model selection: %lld target rows for %lld examples",
                      static_cast<long long>(y.rows()), static_cast<long long>(n));
-    for (double v : options.values) NTK_THROW_IF_NOT(v >= 0, "model selection: diag_reg %g is negative", v);
     // One eigendecomposition per (kernel, split) serves every diag_reg: K + λI has K's eigenvectors.
     for (size_t ki = 0; ki < nk; ++ki) {
       for (const Split& s : splits) {
@@ -127,7 +126,7 @@ Selection select_model(const std::vector<DepthKernel>& kernels, const std::vecto
         const double top =
             std::max(std::abs(eig.eigenvalues()(0)), std::abs(eig.eigenvalues()(eig.size() - 1)));
         for (size_t vi = 0; vi < nv; ++vi) {
-          const double reg = options.absolute_reg ? options.values[vi] : options.values[vi] * mean_diag;
+          const double reg = options.absolute_reg ? values[vi] : values[vi] * mean_diag;
           // Directions with a vanishing regularised eigenvalue are dropped (pseudo-inverse) instead of
           // blowing up: selection must score an unregularised singular kernel, not abort on it.
           const double floor = 1e-12 * top;
@@ -152,7 +151,7 @@ Selection select_model(const std::vector<DepthKernel>& kernels, const std::vecto
       GridScore g;
       g.depth = kernels[ki].depth;
       g.fixed = kernels[ki].fixed;
-      g.value = options.values[vi];
+      g.value = values[vi];
       g.score = score[ki * nv + vi];
       out.grid.push_back(g);
     }

@@ -95,8 +95,7 @@ struct SvmProblem {
 };
 
 svm_parameter make_param(const SvmOptions& o) {
-  NTK_THROW_IF_NOT(std::isfinite(o.C) && o.C > 0, "SVM: C must be > 0, got %g", o.C);
-  NTK_THROW_IF_NOT(o.tol > 0 && o.cache_mb > 0, "SVM: tol and cache size must be > 0");
+  svm_options().validate(o);
   svm_parameter p{};
   p.svm_type = C_SVC;
   p.kernel_type = PRECOMPUTED;

@@ -174,7 +174,7 @@ TEST(TrainTest, WideNetworkFollowsTheKernelPredictor) {
   Matrix y = testing::random_matrix(16, 1, 14);
   KernelOptions ko;
   ko.nngp = false;
-  ko.reference = true;
+  ko.engine = "reference";
   const Matrix th = compute_kernels(kMlp, x, nullptr, ko).ntk;
   const Matrix th_s = compute_kernels(kMlp, xs, &x, ko).ntk;
   double gap[2], gap_lin[2];

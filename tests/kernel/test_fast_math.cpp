@@ -1,56 +1,52 @@
-// The inline vector math of the fast engines (src/kernel/fast_math.h) against libm: acos and sqrt(1 - ρ²)
-// over a dense grid of [-1, 1], near ±1 and ±1/2 (where the formulas switch), and sqrt over many decades.
+// The inline vector math of the fast engines (src/kernel/fast_math.h), for every ISA, against libm: acos and
+// sqrt(1 - ρ²) over a dense grid of [-1, 1], near ±1 and ±1/2 (where the formulas switch), and sqrt over many
+// decades.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
-#include "kernel/fast_math.h"
+#include "kernel/fast_math_lanes.h"
 
 namespace ntk {
 namespace {
 
-bool has_avx512() {
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
-}
+using math::AcosRange;
+using testing::VmathIsa;
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
-using fast::vmath::AcosRange;
-// The vector functions over whole arrays (sizes a multiple of 16), in float64 or float32 lanes.
+// The ISA under test (set by the fixture) over whole arrays.
+const VmathIsa* isa = nullptr;
+
 template <class T>
 void acos_sin_lanes(const std::vector<T>& rho, std::vector<T>& theta, std::vector<T>& sn,
                     AcosRange range = AcosRange::kAny) {
-  using V = typename fast::vmath::Lanes<T>::V;
   theta.resize(rho.size());
   sn.resize(rho.size());
-  for (size_t i = 0; i + 64 / sizeof(T) <= rho.size(); i += 64 / sizeof(T)) {
-    V r, t, s;
-    std::memcpy(&r, rho.data() + i, sizeof r);
-    if (range == AcosRange::kUpper)
-      fast::vmath::acos_sin<T, AcosRange::kUpper>(r, t, s);
-    else if (range == AcosRange::kCentral)
-      fast::vmath::acos_sin<T, AcosRange::kCentral>(r, t, s);
-    else
-      fast::vmath::acos_sin<T>(r, t, s);
-    std::memcpy(theta.data() + i, &t, sizeof t);
-    std::memcpy(sn.data() + i, &s, sizeof s);
-  }
+  if constexpr (std::is_same<T, double>::value)
+    isa->acos_sin_f64(rho.data(), theta.data(), sn.data(), rho.size(), range);
+  else
+    isa->acos_sin_f32(rho.data(), theta.data(), sn.data(), rho.size(), range);
 }
 template <class T>
 void sqrt_lanes(const std::vector<T>& x, std::vector<T>& y) {
-  using V = typename fast::vmath::Lanes<T>::V;
   y.resize(x.size());
-  for (size_t i = 0; i + 64 / sizeof(T) <= x.size(); i += 64 / sizeof(T)) {
-    V v;
-    std::memcpy(&v, x.data() + i, sizeof v);
-    v = fast::vmath::sqrt_fast<T>(v);
-    std::memcpy(y.data() + i, &v, sizeof v);
-  }
+  if constexpr (std::is_same<T, double>::value)
+    isa->sqrt_f64(x.data(), y.data(), x.size());
+  else
+    isa->sqrt_f32(x.data(), y.data(), x.size());
 }
-#pragma GCC pop_options
+
+class FastMath : public ::testing::TestWithParam<VmathIsa> {
+ protected:
+  void SetUp() override {
+    const std::string why = GetParam().unavailable();
+    if (!why.empty()) GTEST_SKIP() << GetParam().name << ": " << why;
+    isa = &GetParam();
+  }
+};
 
 // |got - want| in units of the last place of want (in T).
 template <class T>
@@ -98,8 +94,7 @@ std::vector<T> correlation_grid() {
   return r;
 }
 
-TEST(FastMath, AcosAndSinAgreeWithLibmFloat64) {
-  if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
+TEST_P(FastMath, AcosAndSinAgreeWithLibmFloat64) {
   const std::vector<double> rho = correlation_grid<double>();
   std::vector<double> theta, sn;
   acos_sin_lanes(rho, theta, sn);
@@ -117,8 +112,7 @@ TEST(FastMath, AcosAndSinAgreeWithLibmFloat64) {
   EXPECT_EQ(se[2], 1.0);
 }
 
-TEST(FastMath, AcosAndSinAgreeWithLibmFloat32) {
-  if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
+TEST_P(FastMath, AcosAndSinAgreeWithLibmFloat32) {
   const std::vector<float> rho = correlation_grid<float>();
   std::vector<float> theta, sn;
   acos_sin_lanes(rho, theta, sn);
@@ -154,14 +148,12 @@ void expect_ranges_match() {
   EXPECT_GT(central.size(), 1000u);
 }
 
-TEST(FastMath, RangeVariantsEqualTheGeneralPath) {
-  if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
+TEST_P(FastMath, RangeVariantsEqualTheGeneralPath) {
   expect_ranges_match<double>();
   expect_ranges_match<float>();
 }
 
-TEST(FastMath, SqrtWithinOneUlp) {
-  if (!has_avx512()) GTEST_SKIP() << "no AVX-512";
+TEST_P(FastMath, SqrtWithinOneUlp) {
   std::vector<double> x;
   std::vector<float> xf;
   for (int e = -300; e <= 300; ++e)
@@ -194,6 +186,9 @@ TEST(FastMath, SqrtWithinOneUlp) {
   for (size_t i = 0; i < squares.size(); ++i)
     if (i != 5) EXPECT_EQ(ys[i], roots[i]) << squares[i];
 }
+
+INSTANTIATE_TEST_SUITE_P(Isa, FastMath, ::testing::Values(testing::vmath_avx512(), testing::vmath_avx2()),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace ntk

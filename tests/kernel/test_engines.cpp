@@ -1,14 +1,19 @@
-// The fast engines (src/kernel/fast_*.cpp) against the reference engine: random fully-connected and
-// convolutional architectures, both parameterizations, trainable=false, sizes that are not multiples of any
-// tile or vector width, odd image sizes, arbitrary tiles, duplicated inputs, and thread counts.
+// The engine axis: every registered engine (fast-avx512, fast-avx2, later cuda) against the reference engine,
+// one test body each: random fully-connected and convolutional architectures, both parameterizations,
+// trainable=false, sizes that are not multiples of any tile or vector width, odd image sizes, arbitrary
+// tiles, duplicated inputs, and thread counts. An engine this machine cannot run is skipped with its reason.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <random>
 #include <sstream>
+#include <tuple>
 
+#include "common/engine_axis.h"
 #include "common/test_util.h"
-#include "kernel/fast_engines.h"
 #include "ntk/arch.h"
+#include "ntk/engine_registry.h"
+#include "ntk/error.h"
 #include "ntk/kernel_engine.h"
 
 namespace ntk {
@@ -123,35 +128,50 @@ Case random_cnn(uint64_t seed, bool gap) {
   return {a, rng() % 2 ? Parameterization::kNtk : Parameterization::kStandard};
 }
 
-void expect_fast_matches(const Case& c, const Tensor& x1, const Tensor* x2, DType dtype, double tol) {
-  SCOPED_TRACE(c.arch + " [" + parameterization_name(c.p) + ", " + dtype_name(dtype) + "]");
+using EngineParam = std::tuple<std::string, DType>;
+
+// The engine must run the case (it is in its scope) and agree with the reference engine.
+void expect_engine_matches(const std::string& engine, const Case& c, const Tensor& x1, const Tensor* x2,
+                           DType dtype, double tol) {
+  SCOPED_TRACE(c.arch + " [" + engine + ", " + parameterization_name(c.p) + ", " + dtype_name(dtype) + "]");
   const Architecture arch = Architecture::parse(c.arch);
   KernelOptions o = testing::options(c.p, dtype);
-  std::string why;
-  ASSERT_TRUE(fast::make_engine(arch, x1, x2, o, &why) != nullptr) << "fast path not taken: " << why;
-  const Kernels fast = compute_kernels(arch, x1, x2, o);
-  o.reference = true;
+  o.engine = engine;
+  const std::string why = EngineRegistry::instance().find(engine)->why_not(EngineCase{arch, x1, x2, o});
+  ASSERT_EQ(why, "") << "the engine does not take this case";
+  const Kernels k = compute_kernels(arch, x1, x2, o);
+  EXPECT_EQ(k.engine, engine);
+  o.engine = "reference";
   const Kernels ref = compute_kernels(arch, x1, x2, o);
-  EXPECT_LE(max_rel_diff(fast.nngp, ref.nngp), tol);
-  EXPECT_LE(max_rel_diff(fast.ntk, ref.ntk), tol);
+  EXPECT_LE(max_rel_diff(k.nngp, ref.nngp), tol);
+  EXPECT_LE(max_rel_diff(k.ntk, ref.ntk), tol);
 }
 
-class FastPaths : public ::testing::TestWithParam<DType> {};
+class EngineAxis : public ::testing::TestWithParam<EngineParam> {
+ protected:
+  void SetUp() override {
+    const std::string why = testing::engine_unavailable(engine());
+    if (!why.empty()) GTEST_SKIP() << engine() << ": " << why;
+  }
+  const std::string& engine() const { return std::get<0>(GetParam()); }
+  DType dtype() const { return std::get<1>(GetParam()); }
+  void expect_matches(const Case& c, const Tensor& x1, const Tensor* x2, double tol) const {
+    expect_engine_matches(engine(), c, x1, x2, dtype(), tol);
+  }
+};
 
-TEST_P(FastPaths, FullyConnectedRandomArchitectures) {
-  if (!fast::available()) GTEST_SKIP() << "no AVX-512 fast kernels in this build/CPU";
-  const DType dt = GetParam();
+TEST_P(EngineAxis, FullyConnectedRandomArchitectures) {
+  const DType dt = dtype();
   const Tensor x1 = testing::random_tensor({37, 13}, 1), x2 = testing::random_tensor({29, 13}, 2, 2.0);
   for (uint64_t seed = 0; seed < 40; ++seed) {
     const Case c = random_fc(seed);
-    expect_fast_matches(c, x1, &x2, dt, testing::tolerance(dt));
-    expect_fast_matches(c, x1, nullptr, dt, testing::tolerance(dt));
+    expect_matches(c, x1, &x2, testing::tolerance(dt));
+    expect_matches(c, x1, nullptr, testing::tolerance(dt));
   }
 }
 
-TEST_P(FastPaths, FullyConnectedDeepAndDuplicated) {
-  if (!fast::available()) GTEST_SKIP();
-  const DType dt = GetParam();
+TEST_P(EngineAxis, FullyConnectedDeepAndDuplicated) {
+  const DType dt = dtype();
   Tensor x1 = testing::random_tensor({45, 31}, 3), x2 = testing::random_tensor({19, 31}, 4);
   // Rows of x2 equal to, or the negative of, rows of x1: correlations of exactly +1 and -1.
   for (int k = 0; k < 31; ++k) {
@@ -163,15 +183,14 @@ TEST_P(FastPaths, FullyConnectedDeepAndDuplicated) {
                         "repeat(8, dense(w_std=1.2, b_std=0.3), gelu), dense(w_std=0.7)",
                         "dense, abs, repeat(6, dense(b_std=0.5), sign, dense), dense"}) {
     for (Parameterization p : {Parameterization::kNtk, Parameterization::kStandard}) {
-      expect_fast_matches({a, p}, x1, &x2, dt, testing::tolerance(dt));
-      expect_fast_matches({a, p}, x1, nullptr, dt, testing::tolerance(dt));
+      expect_matches({a, p}, x1, &x2, testing::tolerance(dt));
+      expect_matches({a, p}, x1, nullptr, testing::tolerance(dt));
     }
   }
 }
 
-TEST_P(FastPaths, ConvolutionalRandomArchitectures) {
-  if (!fast::available()) GTEST_SKIP();
-  const DType dt = GetParam();
+TEST_P(EngineAxis, ConvolutionalRandomArchitectures) {
+  const DType dt = dtype();
   const std::vector<std::vector<int64_t>> sizes = {{5, 7, 3}, {6, 5, 2}, {9, 9, 3}, {4, 11, 1}};
   for (uint64_t seed = 0; seed < 24; ++seed) {
     const auto& hw = sizes[seed % sizes.size()];
@@ -184,14 +203,13 @@ TEST_P(FastPaths, ConvolutionalRandomArchitectures) {
     } catch (const std::exception&) {
       continue;
     }
-    expect_fast_matches(c, x1, &x2, dt, testing::tolerance(dt));
-    expect_fast_matches(c, x1, nullptr, dt, testing::tolerance(dt));
+    expect_matches(c, x1, &x2, testing::tolerance(dt));
+    expect_matches(c, x1, nullptr, testing::tolerance(dt));
   }
 }
 
-TEST_P(FastPaths, ConvolutionalDeep) {
-  if (!fast::available()) GTEST_SKIP();
-  const DType dt = GetParam();
+TEST_P(EngineAxis, ConvolutionalDeep) {
+  const DType dt = dtype();
   const Tensor x1 = testing::random_tensor({6, 8, 7, 3}, 5), x2 = testing::random_tensor({3, 8, 7, 3}, 6);
   for (const char* a :
        {"conv(3, w_std=1.4, b_std=0.1), repeat(8, relu, conv(3, w_std=1.4, b_std=0.1)), gap, dense",
@@ -199,17 +217,16 @@ TEST_P(FastPaths, ConvolutionalDeep) {
         "conv(5, pad=valid), erf, conv(2), gelu, conv(3, pad=valid, trainable=false), relu, gap, "
         "dense(b_std=0.3), relu, dense"}) {
     for (Parameterization p : {Parameterization::kNtk, Parameterization::kStandard}) {
-      expect_fast_matches({a, p}, x1, &x2, dt, testing::tolerance(dt));
-      expect_fast_matches({a, p}, x1, nullptr, dt, testing::tolerance(dt));
+      expect_matches({a, p}, x1, &x2, testing::tolerance(dt));
+      expect_matches({a, p}, x1, nullptr, testing::tolerance(dt));
     }
   }
 }
 
 // Arbitrary tiles (crossing the diagonal of a symmetric kernel, single entries, ragged edges) equal the full
 // kernel, and the result does not depend on the thread count.
-TEST_P(FastPaths, ArbitraryTilesAndThreads) {
-  if (!fast::available()) GTEST_SKIP();
-  const DType dt = GetParam();
+TEST_P(EngineAxis, ArbitraryTilesAndThreads) {
+  const DType dt = dtype();
   struct Input {
     std::string arch;
     Tensor x;
@@ -224,6 +241,7 @@ TEST_P(FastPaths, ArbitraryTilesAndThreads) {
     SCOPED_TRACE(in.arch);
     const Architecture arch = Architecture::parse(in.arch);
     KernelOptions o = testing::options(Parameterization::kNtk, dt);
+    o.engine = engine();
     o.ctx.threads = 1;
     const Kernels one = compute_kernels(arch, in.x, nullptr, o);
     o.ctx.threads = 2;
@@ -258,15 +276,15 @@ TEST_P(FastPaths, ArbitraryTilesAndThreads) {
 // Kernels larger than the FC engine's column panels and its non-temporal-store threshold (64 MB of output):
 // rows from the top, middle and bottom (mostly mirrored entries there) against the reference engine, and the
 // symmetric kernel exactly symmetric.
-TEST_P(FastPaths, FullyConnectedLargeKernels) {
-  if (!fast::available()) GTEST_SKIP();
-  const DType dt = GetParam();
+TEST_P(EngineAxis, FullyConnectedLargeKernels) {
+  const DType dt = dtype();
   const bool f32 = dt == DType::kFloat32;
   const int64_t n = 2903, n1 = 1509;  // f64: 135 MB / 70 MB of output; f32: 67 MB / 35 MB
   const Tensor x = testing::random_tensor({n, 11}, 21), x1 = testing::random_tensor({n1, 11}, 22);
   const Architecture arch =
       Architecture::parse("dense(w_std=1.3, b_std=0.2), repeat(3, relu, dense(w_std=1.4, b_std=0.1)), dense");
   KernelOptions o = testing::options(Parameterization::kNtk, dt);
+  o.engine = engine();
   for (const Tensor* left : {&x, &x1}) {
     const Tensor* right = left == &x ? nullptr : &x;
     const int64_t rows = left->rows();
@@ -282,7 +300,7 @@ TEST_P(FastPaths, FullyConnectedLargeKernels) {
       return f32 ? static_cast<double>(ntk ? tf[q] : nf[q]) : (ntk ? td[q] : nd[q]);
     };
     KernelOptions ro = o;
-    ro.reference = true;
+    ro.engine = "reference";
     auto ref = KernelEngine::create(arch, *left, right, ro);
     ref->prepare();
     for (int64_t r0 : {int64_t{0}, rows / 2 - 7, rows - 29}) {
@@ -313,24 +331,45 @@ TEST_P(FastPaths, FullyConnectedLargeKernels) {
   }
 }
 
-TEST(FastPathsScope, FallsBackOutsideTheFastPath) {
-  if (!fast::available()) GTEST_SKIP();
+// Cases outside an engine's scope: the registry says why, `auto` falls back to the reference engine, and an
+// engine asked for by name fails with its reason.
+TEST_P(EngineAxis, SaysWhyOutsideItsScope) {
   const Tensor v = testing::random_tensor({4, 5}, 1), img = testing::random_tensor({3, 6, 6, 2}, 2);
-  const KernelOptions o = testing::options();
-  std::string why;
-  EXPECT_EQ(fast::make_engine(Architecture::parse("dense, tanh, dense"), v, nullptr, o, &why), nullptr);
-  EXPECT_EQ(
-      fast::make_engine(Architecture::parse("conv(3), relu, avgpool(2), gap, dense"), img, nullptr, o, &why),
-      nullptr);
-  EXPECT_EQ(
-      fast::make_engine(Architecture::parse("conv(3, stride=2), relu, gap, dense"), img, nullptr, o, &why),
-      nullptr);
-  // ... and the fallback still computes the kernel.
-  EXPECT_NO_THROW(compute_kernels("dense, tanh, dense", v, nullptr, o));
+  KernelOptions o = testing::options(Parameterization::kNtk, dtype());
+  const EngineInfo& e = *EngineRegistry::instance().find(engine());
+  struct Out {
+    const char* arch;
+    const Tensor* x;
+  };
+  for (const Out& c : {Out{"dense, tanh, dense", &v}, Out{"conv(3), relu, avgpool(2), gap, dense", &img},
+                       Out{"conv(3, stride=2), relu, gap, dense", &img}}) {
+    SCOPED_TRACE(c.arch);
+    const Architecture arch = Architecture::parse(c.arch);
+    const std::string why = e.why_not(EngineCase{arch, *c.x, nullptr, o});
+    if (why.empty()) continue;  // in this engine's scope after all: nothing to check
+    o.engine = "auto";
+    const Kernels k = compute_kernels(arch, *c.x, nullptr, o);
+    EXPECT_EQ(k.engine, "reference");
+    o.engine = engine();
+    try {
+      compute_kernels(arch, *c.x, nullptr, o);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& err) {
+      EXPECT_NE(err.message().find(why), std::string::npos) << err.message();
+    }
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(FastKernels, FastPaths, ::testing::Values(DType::kFloat64, DType::kFloat32),
-                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+INSTANTIATE_TEST_SUITE_P(Engines, EngineAxis,
+                         ::testing::Combine(::testing::ValuesIn(testing::engines_under_test()),
+                                            ::testing::Values(DType::kFloat64, DType::kFloat32)),
+                         [](const auto& info) {
+                           std::string n =
+                               std::get<0>(info.param) + "_" + dtype_name(std::get<1>(info.param));
+                           for (char& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace ntk

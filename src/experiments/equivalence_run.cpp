@@ -1,19 +1,17 @@
-// The NTK equivalence experiment (see ntk/equivalence.h and docs/equivalence.md).
-#include "ntk/equivalence.h"
-
+// The equivalence experiment's run: exact kernels, every network trained in parallel, each compared with the
+// exact-NTK and linearised predictors, and the statistics over seeds (see ntk/equivalence.h).
 #include <omp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <numeric>
-#include <random>
 #include <set>
 
 #include "ntk/arch.h"
+#include "ntk/equivalence.h"
+#include "ntk/threads.h"
 #include "ntk/error.h"
 #include "ntk/network.h"
 #include "ntk/progress.h"
@@ -38,166 +36,51 @@ double rel_diff(const Matrix& a, const Matrix& b) {
   return nb > 0 ? (a - b).norm() / nb : std::numeric_limits<double>::quiet_NaN();
 }
 
-std::string basename_of(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------------
-// Data
+// Options
 
-EquivalenceData make_equivalence_data(const io::Dataset& ds, const EquivalenceDataOptions& o,
-                                      const std::string& name) {
-  NTK_THROW_IF_NOT(ds.x.rank() == 2 || ds.x.rank() == 4, "%s: expected (N, d) or (N, H, W, C) inputs, got %s",
-                   name.c_str(), ds.x.shape_string().c_str());
-  NTK_THROW_IF_NOT(static_cast<int64_t>(ds.labels.size()) == ds.x.rows(), "%s: %zu labels for %lld examples",
-                   name.c_str(), ds.labels.size(), (long long)ds.x.rows());
-  NTK_THROW_IF_NOT(o.n_train >= 1, "--train must be >= 1, got %lld", (long long)o.n_train);
-  NTK_THROW_IF_NOT(o.n_test >= 1, "--test must be >= 1, got %lld", (long long)o.n_test);
-  NTK_THROW_IF_NOT(o.downsample >= 1, "--downsample must be >= 1, got %lld", (long long)o.downsample);
-
-  std::vector<int64_t> classes = o.classes;
-  if (classes.empty()) {
-    NTK_THROW_IF_NOT(o.num_classes >= 2, "--classes must be >= 2, got %d", o.num_classes);
-    for (int c = 0; c < o.num_classes; ++c) classes.push_back(c);
-  }
-  NTK_THROW_IF_NOT(classes.size() >= 2, "at least two classes are needed, got %zu", classes.size());
-  const int64_t K = static_cast<int64_t>(classes.size());
-  std::vector<std::vector<int64_t>> rows_of(K);
-  for (int64_t i = 0; i < ds.x.rows(); ++i)
-    for (int64_t c = 0; c < K; ++c)
-      if (ds.labels[i] == classes[c]) rows_of[c].push_back(i);
-
-  std::vector<int64_t> train_rows, test_rows;
-  std::vector<int> train_cls, test_cls;
-  for (int64_t c = 0; c < K; ++c) {
-    const int64_t ntr = o.n_train / K + (c < o.n_train % K ? 1 : 0);
-    const int64_t nte = o.n_test / K + (c < o.n_test % K ? 1 : 0);
-    NTK_THROW_IF_NOT(static_cast<int64_t>(rows_of[c].size()) >= ntr + nte,
-                     "%s: class %lld has %zu examples, %lld train + %lld test requested", name.c_str(),
-                     (long long)classes[c], rows_of[c].size(), (long long)ntr, (long long)nte);
-    std::seed_seq seq{static_cast<uint32_t>(o.seed), static_cast<uint32_t>(o.seed >> 32),
-                      static_cast<uint32_t>(classes[c])};
-    std::mt19937_64 rng(seq);
-    std::shuffle(rows_of[c].begin(), rows_of[c].end(), rng);
-    for (int64_t i = 0; i < ntr; ++i)
-      train_rows.push_back(rows_of[c][i]), train_cls.push_back(static_cast<int>(c));
-    for (int64_t i = 0; i < nte; ++i)
-      test_rows.push_back(rows_of[c][ntr + i]), test_cls.push_back(static_cast<int>(c));
-  }
-  // Interleave the classes (one seeded permutation of each split) so that any prefix is balanced-ish.
-  auto permute = [&](std::vector<int64_t>& rows, std::vector<int>& cls, uint32_t salt) {
-    std::vector<size_t> perm(rows.size());
-    std::iota(perm.begin(), perm.end(), 0);
-    std::seed_seq seq{static_cast<uint32_t>(o.seed), static_cast<uint32_t>(o.seed >> 32), salt};
-    std::mt19937_64 rng(seq);
-    std::shuffle(perm.begin(), perm.end(), rng);
-    std::vector<int64_t> r2;
-    std::vector<int> c2;
-    for (size_t p : perm) r2.push_back(rows[p]), c2.push_back(cls[p]);
-    rows.swap(r2);
-    cls.swap(c2);
-  };
-  permute(train_rows, train_cls, 0x7a11u);
-  permute(test_rows, test_cls, 0x7e57u);
-
-  EquivalenceData d;
-  d.x_train = ds.x.select_rows(train_rows);
-  d.x_test = ds.x.select_rows(test_rows);
-  d.labels_train = train_cls;
-  d.labels_test = test_cls;
-  d.num_classes = static_cast<int>(K);
-  // IDX files carry no class names: Fashion-MNIST's are well known.
-  static const char* kFashionNames[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-  std::string lower = name;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char ch) { return std::tolower(ch); });
-  const bool fashion = lower.find("fashion") != std::string::npos;
-  for (int64_t c = 0; c < K; ++c) {
-    const std::string num = std::to_string(classes[c]);
-    std::string cn;
-    if (classes[c] >= 0 && classes[c] < static_cast<int64_t>(ds.class_names.size()) &&
-        ds.class_names[classes[c]] != num)
-      cn = ds.class_names[classes[c]];
-    else if (fashion && classes[c] >= 0 && classes[c] < 10)
-      cn = kFashionNames[classes[c]];
-    d.class_names.push_back(cn.empty() ? num : num + " (" + cn + ")");
-  }
-
-  std::string prep;
-  if (d.x_train.rank() == 4 && o.downsample > 1) {
-    d.x_train = io::downsample_images(d.x_train, o.downsample);
-    d.x_test = io::downsample_images(d.x_test, o.downsample);
-    prep += strprintf(", downsampled by %lld", (long long)o.downsample);
-  }
-  NTK_THROW_IF_NOT(o.standardize == "example" || o.standardize == "feature" || o.standardize == "none",
-                   "unknown standardisation '%s' (expected example, feature or none)", o.standardize.c_str());
-  if (o.standardize == "feature") {
-    // Per feature (every pixel and channel of an image is a feature), fitted on the training rows.
-    const std::vector<int64_t> shape_tr = d.x_train.shape, shape_te = d.x_test.shape;
-    Tensor a({d.x_train.rows(), d.x_train.row_size()}, d.x_train.data);
-    Tensor b({d.x_test.rows(), d.x_test.row_size()}, d.x_test.data);
-    io::Standardizer st = io::Standardizer::fit(a);
-    st.apply_inplace(a);
-    st.apply_inplace(b);
-    d.x_train = Tensor(shape_tr, std::move(a.data));
-    d.x_test = Tensor(shape_te, std::move(b.data));
-    prep += ", standardised per feature";
-  } else if (o.standardize == "example") {
-    for (Tensor* t : {&d.x_train, &d.x_test}) {
-      const int64_t f = t->row_size();
-      for (int64_t i = 0; i < t->rows(); ++i) {
-        double* r = t->row(i);
-        double mean = 0, var = 0;
-        for (int64_t j = 0; j < f; ++j) mean += r[j];
-        mean /= f;
-        for (int64_t j = 0; j < f; ++j) var += (r[j] - mean) * (r[j] - mean);
-        const double sd = std::sqrt(var / f);
-        const double scale = sd > 0 ? 1.0 / sd : 1.0;
-        for (int64_t j = 0; j < f; ++j) r[j] = (r[j] - mean) * scale;
-      }
-    }
-    prep += ", standardised per example";
-  }
-
-  d.scalar_targets = K == 2 && !o.one_hot;
-  const int64_t outs = d.scalar_targets ? 1 : K;
-  auto targets = [&](const std::vector<int>& cls) {
-    Matrix y(static_cast<int64_t>(cls.size()), outs);
-    for (size_t i = 0; i < cls.size(); ++i) {
-      if (d.scalar_targets) {
-        y(i, 0) = cls[i] == 1 ? 1.0 : -1.0;
-      } else {
-        y.row(i).setConstant(-1.0 / K);
-        y(i, cls[i]) += 1.0;
-      }
-    }
-    return y;
-  };
-  d.y_train = targets(d.labels_train);
-  d.y_test = targets(d.labels_test);
-
-  std::string cls;
-  for (size_t c = 0; c < d.class_names.size(); ++c) cls += (c ? ", " : "") + d.class_names[c];
-  std::string shape = d.x_train.shape_string();
-  shape = "(" + shape.substr(shape.find(',') + 2);  // drop N
-  d.description =
-      strprintf("%s: classes %s; %lld train / %lld test examples of shape %s%s; %s targets", name.c_str(),
-                cls.c_str(), (long long)d.x_train.rows(), (long long)d.x_test.rows(), shape.c_str(),
-                prep.c_str(), d.scalar_targets ? "scalar ±1" : "centred one-hot");
-  return d;
-}
-
-EquivalenceData load_equivalence_data(const EquivalenceDataOptions& options) {
-  io::Dataset ds = io::load_dataset(options.path, options.dataset);
-  // Name the data set by its folder and file ("fashion-mnist/train-images-idx3-ubyte.gz").
-  std::string name = basename_of(options.path);
-  const auto slash = options.path.find_last_of('/');
-  if (slash != std::string::npos && slash > 0) name = basename_of(options.path.substr(0, slash)) + "/" + name;
-  return make_equivalence_data(ds, options, name);
+const OptionTable<EquivalenceOptions>& equivalence_options() {
+  static const OptionTable<EquivalenceOptions> table = [] {
+    using E = EquivalenceOptions;
+    OptionTable<E> t;
+    t.add("arch", &E::arch, "architecture without widths (docs/architecture.md)");
+    t.add("widths", &E::widths, "hidden widths (channels for conv layers)").not_empty().at_least(1);
+    t.add("seeds", &E::seeds, "networks per width (seeds seed, seed+1, ...)").at_least(1);
+    t.add("kernel_seeds", &E::kernel_seeds,
+          "initialisations averaged for kernel_init_dev (untrained; the trained seeds are among them)")
+        .at_least(0);
+    t.add("seed", &E::seed, "seed of the first network of every width");
+    t.add_choice("parameterization", &E::parameterization,
+                 std::vector<std::pair<std::string, Parameterization>>{
+                     {"ntk", Parameterization::kNtk}, {"standard", Parameterization::kStandard}},
+                 "ntk | standard");
+    t.add_choice(
+        "f0", &E::f0,
+        std::vector<std::pair<std::string, F0Mode>>{{"twin", F0Mode::kTwin}, {"keep", F0Mode::kKeep}},
+        "twin: zero initial outputs by a sign-flipped twin network | keep: the network's own");
+    t.include(train_options(), &E::train,
+              {"steps", "learning_rate", "lr_fraction", "batch_size", "momentum"});
+    t.spec("learning_rate").doc = "step size η (0: lr_fraction · 2/λ_max of each network's empirical NTK)";
+    t.add("lr_kernel", &E::lr_kernel,
+          "λ_max for the automatic step: both = max of the network's Θ̂₀ and the exact Θ (keeps the compared "
+          "NTK dynamics stable) | empirical = Θ̂₀ only")
+        .one_of({"both", "empirical"});
+    t.add("time", &E::time, "> 0: train for this gradient-flow time η·steps instead of a number of steps")
+        .at_least(0);
+    t.add("checkpoints", &E::kernel_checkpoints,
+          "empirical-NTK measurements during training (kernel_train_change)")
+        .at_least(1);
+    t.add("trace_points", &E::trace_points,
+          "test points whose outputs are traced during training (for the plot)")
+        .at_least(0);
+    t.add("trace_steps", &E::trace_steps,
+          "times at which the traced outputs are recorded (evenly spaced, first and last step included)")
+        .at_least(2);
+    return t;
+  }();
+  return table;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -296,115 +179,7 @@ EquivalenceStat stat_of(const std::vector<double>& v) {
   return s;
 }
 
-nlohmann::json num(double x) {
-  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
-}
-
 }  // namespace
-
-std::string EquivalenceResult::to_json() const {
-  using nlohmann::json;
-  json j;
-  j["widths"] = widths;
-  json sd = json::object(), mn = json::object(), mx = json::object();
-  for (const auto& name : equivalence_metric_names()) {
-    json m = json::array(), s = json::array(), lo = json::array(), hi = json::array();
-    for (const auto& st : stats.at(name)) {
-      m.push_back(num(st.mean));
-      s.push_back(num(st.std));
-      lo.push_back(num(st.min));
-      hi.push_back(num(st.max));
-    }
-    j[name] = m;
-    sd[name] = s;
-    mn[name] = lo;
-    mx[name] = hi;
-  }
-  j["std"] = sd;
-  j["min"] = mn;
-  j["max"] = mx;
-  json sl = json::object();
-  for (const auto& kv : slopes) sl[kv.first] = num(kv.second);
-  j["slopes"] = sl;
-  const EquivalenceOptions& o = options;
-  j["config"] = {{"arch", o.arch},
-                 {"data", data_description},
-                 {"n_train", n_train},
-                 {"n_test", n_test},
-                 {"outputs", outputs},
-                 {"seeds", o.seeds},
-                 {"kernel_seeds", std::max(o.seeds, o.kernel_seeds)},
-                 {"seed", o.seed},
-                 {"parameterization", parameterization_name(o.parameterization)},
-                 {"f0", f0_mode_name(o.f0)},
-                 {"steps", o.time > 0 ? json(nullptr) : json(o.train.steps)},
-                 {"time", o.time > 0 ? json(o.time) : json(nullptr)},
-                 {"learning_rate", o.train.learning_rate > 0 ? json(o.train.learning_rate) : json(nullptr)},
-                 {"lr_fraction", o.train.lr_fraction},
-                 {"lr_kernel", o.lr_kernel},
-                 {"batch_size", o.train.batch_size},
-                 {"momentum", o.train.momentum},
-                 {"kernel_checkpoints", o.kernel_checkpoints},
-                 {"threads", o.ctx.num_threads()}};
-  json rs = json::array();
-  for (const auto& per_width : runs)
-    for (const auto& r : per_width) {
-      json jr = {{"width", r.width},           {"seed", r.seed},
-                 {"steps", r.steps},           {"learning_rate", r.learning_rate},
-                 {"lambda_max", r.lambda_max}, {"lambda_max_exact", r.lambda_max_exact},
-                 {"flow_time", r.flow_time},   {"seconds", r.seconds}};
-      for (const auto& kv : r.metrics) jr[kv.first] = num(kv.second);
-      rs.push_back(jr);
-    }
-  j["runs"] = rs;
-  j["kernel_init_dev_draws"] = kernel_init_devs;
-  j["kernel_seconds"] = kernel_seconds;
-  j["seconds"] = seconds;
-  return j.dump(2) + "\n";
-}
-
-std::string EquivalenceResult::table() const {
-  struct Col {
-    const char* name;
-    const char* header;
-    bool spread;
-  };
-  const std::vector<Col> cols = {{"kernel_init_dev", "kernel_init_dev", true},
-                                 {"kernel_train_change", "kernel_train_chg", true},
-                                 {"param_change", "param_change", true},
-                                 {"pred_gap", "pred_gap", true},
-                                 {"pred_gap_lin", "pred_gap_lin", true},
-                                 {"nn_train_loss", "nn_train", false},
-                                 {"nn_test_mse", "nn_test", false},
-                                 {"nn_test_acc", "nn_acc", false},
-                                 {"ntk_test_mse", "ntk_test", false},
-                                 {"ntk_test_acc", "ntk_acc", false}};
-  std::string out;
-  out += strprintf("%6s", "width");
-  for (const auto& c : cols) out += strprintf(c.spread ? "  %-19s" : "  %8s", c.header);
-  out += "\n";
-  for (size_t w = 0; w < widths.size(); ++w) {
-    out += strprintf("%6lld", (long long)widths[w]);
-    for (const auto& c : cols) {
-      const EquivalenceStat& s = stats.at(c.name)[w];
-      if (c.spread)
-        out += strprintf("  %9.3e ± %7.1e", s.mean, s.std);
-      else
-        out += strprintf("  %8.4f", s.mean);
-    }
-    out += "\n";
-  }
-  out += strprintf("%6s", "slope");
-  for (const auto& c : cols) {
-    auto it = slopes.find(c.name);
-    if (it != slopes.end())
-      out += strprintf("  %-19s", strprintf("%+.3f", it->second).c_str());
-    else
-      out += strprintf(c.spread ? "  %-19s" : "  %8s", "");
-  }
-  out += "\n";
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The experiment
@@ -438,16 +213,8 @@ std::vector<int64_t> spaced(int64_t steps, int count, bool include_zero) {
 EquivalenceResult run_equivalence(const EquivalenceData& data, const EquivalenceOptions& options,
                                   const std::function<void(const std::string&)>& log) {
   const auto t_start = std::chrono::steady_clock::now();
-  NTK_THROW_IF_NOT(!options.widths.empty(), "no widths given");
-  for (int64_t w : options.widths) NTK_THROW_IF_NOT(w >= 1, "widths must be >= 1, got %lld", (long long)w);
-  NTK_THROW_IF_NOT(options.seeds >= 1, "--seeds must be >= 1, got %d", options.seeds);
-  NTK_THROW_IF_NOT(options.lr_kernel == "both" || options.lr_kernel == "empirical",
-                   "unknown --lr-kernel '%s' (expected both or empirical)", options.lr_kernel.c_str());
-  NTK_THROW_IF_NOT(options.kernel_checkpoints >= 1, "kernel checkpoints must be >= 1, got %d",
-                   options.kernel_checkpoints);
-  NTK_THROW_IF_NOT(options.time >= 0 && std::isfinite(options.time), "--time must be >= 0, got %g",
-                   options.time);
-  NTK_THROW_IF_NOT(options.time > 0 || options.train.steps >= 1, "--steps must be >= 1, got %lld",
+  equivalence_options().validate(options);
+  NTK_THROW_IF_NOT(options.time > 0 || options.train.steps >= 1, "steps must be >= 1 (or time > 0), got %lld",
                    (long long)options.train.steps);
   NTK_THROW_IF_NOT(data.x_train.rows() > 0 && data.x_test.rows() > 0, "empty training or test set");
   NTK_THROW_IF_NOT(data.y_train.rows() == data.x_train.rows() && data.y_test.rows() == data.x_test.rows() &&
@@ -455,20 +222,7 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
                    "targets do not match the inputs");
   // Everything below runs with single-threaded BLAS and no nested OpenMP (restored on exit): the parallelism
   // is over networks (see the task loop), which makes every number independent of the thread count.
-  struct SerialScope {
-    const Context& ctx;
-    int omp_prev;
-    explicit SerialScope(const Context& c) : ctx(c), omp_prev(omp_get_max_threads()) {
-      Context one = c;
-      one.threads = 1;
-      set_blas_threads(one);
-      omp_set_num_threads(1);
-    }
-    ~SerialScope() {
-      omp_set_num_threads(omp_prev);
-      set_blas_threads(ctx);
-    }
-  } serial(options.ctx);
+  SerialScope serial(options.ctx);
 
   const int64_t K = data.y_train.cols();
   const std::string spec = with_outputs(options.arch, K);
@@ -504,7 +258,7 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
   ko.ctx.dtype = DType::kFloat64;
   // The reference engine: the kernels here are small (N + M rows), and the experiment measures against the
   // definition itself rather than an optimised path.
-  ko.reference = true;
+  ko.engine = "reference";
   const Matrix theta_tt = compute_kernels(base, x_train, nullptr, ko).ntk;
   const Matrix theta_st = compute_kernels(base, x_test, &x_train, ko).ntk;
   res.kernel_seconds = seconds_since(t_kernel);
@@ -545,7 +299,6 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
   Progress progress(total, "equivalence", options.ctx.progress);
 
   RegOptions reg;
-  reg.warn = false;
   // Every network (and every extra initialisation) is one task. Tasks run in parallel with one BLAS thread
   // each, so each result is computed by the same single-threaded sequence of operations whatever the thread
   // count: the results do not depend on --threads. Largest widths first keeps the threads busy to the end.
@@ -678,9 +431,7 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
     skip = failed;
     if (skip) continue;
     const Task t = tasks[ti];
-    // Nothing nested: libraries that parallelise on their own (Eigen's products) run serially in this task,
-    // also in a team of one thread, where they would otherwise start threads of their own.
-    omp_set_num_threads(1);
+    run_nested_serially();
     try {
       if (t.s < options.seeds) {
         EquivalenceRun run = run_one(t.wi, t.s);

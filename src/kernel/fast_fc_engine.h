@@ -3,16 +3,14 @@
 // carries blocks of pairs through every layer in registers (dense maps, closed-form activations with the
 // inline acos/sqrt of fast_math.h and SLEEF's asin/exp, layernorm, residual sums) and writes Σ and Θ over the
 // Gram. No per-layer N x N temporaries. Float32 computes in float32 (16 lanes), float64 in float64 (8 lanes).
-#include <omp.h>
-
-#include <algorithm>
+//
+// Included by fast_fc_<isa>.cpp inside the ISA's target region (see fast_isa.h).
+#pragma once
 
 #include "kernel/fast_common.h"
-#include "kernel/fast_engines.h"
-
-// dgemm_/sgemm_/dsyrk_/ssyrk_ are declared by Eigen (EIGEN_USE_BLAS: Eigen/src/misc/blas.h).
 
 namespace ntk::fast {
+namespace NTK_ISA {
 namespace {
 
 inline void gemm_tn(int m, int n, int k, double alpha, const double* a, int lda, const double* b, int ldb,
@@ -59,9 +57,6 @@ inline void exact_self_dots(const double* x, int64_t rows, int64_t d, double* do
 
 }  // namespace
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
-
 namespace {
 
 // The vector program over a plan's steps. Self mode (record != nullptr): the pairs are (x, x) for W inputs at
@@ -97,30 +92,29 @@ struct FcProgram {
       switch (st.kind) {
         case FastStep::kAffine:
 #pragma GCC unroll 8
-          for (int r = 0; r < R; ++r) affine_map<S>(k, st, ntk_param, c[r], t[r], with_ntk);
+          for (int r = 0; r < R; ++r) math::affine_map<S>(k.affine, ntk_param, c[r], t[r], with_ntk);
           break;
         case FastStep::kAct: {
           const int64_t o1 = st.slot * ld1 + i0, o2 = st.slot * ld2 + j;
           const V a2 = S::loadm(m, A2 + o2), b2 = S::loadm(m, B2 + o2), q2 = S::loadm(m, Q2 + o2);
-          if (st.act == ActKind::kABRelu) {
-            if (k.act.relu)
-              arc_cosine_rows<S, R, true>(k.act, c, t, with_ntk, A1 + o1, B1 + o1, Q1 + o1, a2, b2, q2);
+          if (st.act.kind == ActKind::kABRelu) {
+            if (k.act.abrelu.relu)
+              arc_cosine_rows<S, R, true>(k.act.abrelu, c, t, with_ntk, A1 + o1, B1 + o1, Q1 + o1, a2, b2,
+                                          q2);
             else
-              arc_cosine_rows<S, R, false>(k.act, c, t, with_ntk, A1 + o1, B1 + o1, Q1 + o1, a2, b2, q2);
+              arc_cosine_rows<S, R, false>(k.act.abrelu, c, t, with_ntk, A1 + o1, B1 + o1, Q1 + o1, a2, b2,
+                                           q2);
           } else {
             for (int r = 0; r < R; ++r)
-              apply_act<S>(st, k.act, c[r], t[r], with_ntk, S::set1(A1[o1 + r]), S::set1(B1[o1 + r]),
+              apply_act<S>(k, c[r], t[r], with_ntk, S::set1(A1[o1 + r]), S::set1(B1[o1 + r]),
                            S::set1(Q1[o1 + r]), a2, b2, q2);
           }
           break;
         }
         case FastStep::kLayerNorm: {
           const V b2 = S::loadm(m, B2 + st.slot * ld2 + j);
-          for (int r = 0; r < R; ++r) {
-            const V inv = S::set1(B1[st.slot * ld1 + i0 + r]) * b2;
-            c[r] = c[r] * inv;
-            if (with_ntk) t[r] = t[r] * inv;
-          }
+          for (int r = 0; r < R; ++r)
+            math::layernorm_map<S>(c[r], t[r], with_ntk, S::set1(B1[st.slot * ld1 + i0 + r]), b2);
           break;
         }
         case FastStep::kFork:
@@ -148,21 +142,22 @@ struct FcProgram {
       const StepConsts<S>& k = consts[s];
       switch (st.kind) {
         case FastStep::kAffine:
-          affine_map<S>(k, st, ntk_param, c, t, false);
+          math::affine_map<S>(k.affine, ntk_param, c, t, false);
           break;
         case FastStep::kAct:
         case FastStep::kLayerNorm: {
           S::store(lanes, c);
-          for (int l = 0; l < S::W; ++l) self_quantities<T>(st, lanes[l], qa[l], qb[l], qq[l]);
+          for (int l = 0; l < S::W; ++l)
+            math::self_quantities<T>(st.self_kind(), lanes[l], qa[l], qb[l], qq[l]);
           const int64_t o = st.slot * ld + j;
           S::storem(A + o, m, S::load(qa));
           S::storem(B + o, m, S::load(qb));
           S::storem(Q + o, m, S::load(qq));
           const V a = S::loadm(m, A + o), b = S::loadm(m, B + o), q = S::loadm(m, Q + o);
           if (st.kind == FastStep::kAct) {
-            apply_act<S>(st, k.act, c, t, false, a, b, q, a, b, q);
+            apply_act<S>(k, c, t, false, a, b, q, a, b, q);
           } else {
-            c = c * (b * b);
+            math::layernorm_map<S>(c, t, false, b, b);
           }
           break;
         }
@@ -196,6 +191,7 @@ class FcEngine final : public KernelEngine {
     d_ = x1_.row_size();
   }
 
+  std::string name() const override { return "fast-" NTK_STRINGIFY(NTK_ISA); }
   int64_t rows() const override { return x1_.rows(); }
   int64_t cols() const override { return x2_.rows(); }
   bool symmetric() const override { return symmetric_; }
@@ -337,7 +333,7 @@ class FcEngine final : public KernelEngine {
   void store_block(const Block& blk, T* nngp, T* ntk, int64_t ld, int64_t r0, int64_t c0, int64_t i0,
                    int64_t rows, int64_t j, int64_t width, int64_t mirror_from, bool stream) const {
     auto put = [&](T* p, M m, bool full, V v) {
-      if (stream && full && (reinterpret_cast<uintptr_t>(p) & 63) == 0)
+      if (stream && full && (reinterpret_cast<uintptr_t>(p) & (sizeof(V) - 1)) == 0)
         S::stream(p, v);
       else
         S::storem(p, m, v);
@@ -362,7 +358,7 @@ class FcEngine final : public KernelEngine {
     std::vector<float> xf;  // float copy of the inputs (float32 Gram)
     const double* xd = nullptr;
     std::vector<T> v0;       // x . x / d, padded
-    std::vector<T> A, B, Q;  // self quantities (see self_quantities): [slot * ld + input]
+    std::vector<T> A, B, Q;  // self quantities (see math::self_quantities): [slot * ld + input]
     int64_t ld = 0;
     const T* data(int64_t row, int64_t d) const {
       if constexpr (std::is_same<T, float>::value)
@@ -414,8 +410,6 @@ class FcEngine final : public KernelEngine {
 
 }  // namespace
 
-#pragma GCC pop_options
-
 std::unique_ptr<KernelEngine> make_fc_engine(const Architecture& arch, const Tensor& x1, const Tensor* x2,
                                              const KernelOptions& options, std::string* why) {
   std::optional<FastPlan> plan = compile_fast_plan(arch, x1, options.parameterization, false, why);
@@ -437,4 +431,5 @@ std::unique_ptr<KernelEngine> make_fc_engine(const Architecture& arch, const Ten
   return std::make_unique<FcEngine<double>>(std::move(*plan), x1, x2, options);
 }
 
+}  // namespace NTK_ISA
 }  // namespace ntk::fast

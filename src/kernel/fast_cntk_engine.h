@@ -12,17 +12,14 @@
 // Scope (anything else falls back to the reference engine): image inputs; conv(k, stride=1, pad=same|valid),
 // dense, closed-form activations, layernorm, identity and residual blocks before the readout; one gap or
 // flatten readout; then dense, closed-form activations, layernorm, identity, residual blocks.
-#include <omp.h>
-
-#include <algorithm>
+//
+// Included by fast_cntk_<isa>.cpp inside the ISA's target region (see fast_isa.h).
+#pragma once
 
 #include "kernel/fast_common.h"
-#include "kernel/fast_engines.h"
 
 namespace ntk::fast {
-
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
+namespace NTK_ISA {
 
 namespace {
 
@@ -72,6 +69,7 @@ class CntkEngine final : public KernelEngine {
     group_begin_.push_back(static_cast<int>(planes_.size()));
   }
 
+  std::string name() const override { return "fast-" NTK_STRINGIFY(NTK_ISA); }
   int64_t rows() const override { return x1_.rows(); }
   int64_t cols() const override { return x2_.rows(); }
   bool symmetric() const override { return symmetric_; }
@@ -157,7 +155,7 @@ class CntkEngine final : public KernelEngine {
  private:
   struct Side {
     std::vector<double> xp;  // planar inputs: [input][channel][position]
-    std::vector<T> A, B, Q;  // self quantities (see self_quantities): [input][per_input_]
+    std::vector<T> A, B, Q;  // self quantities (see math::self_quantities): [input][per_input_]
   };
 
   struct Scratch {
@@ -231,22 +229,21 @@ class CntkEngine final : public KernelEngine {
       const StepConsts<S>& k = consts_[s];
       switch (stp.kind) {
         case FastStep::kAffine:
-          affine_map<S>(k, stp, ntk_param_, c, t, with_ntk);
+          math::affine_map<S>(k.affine, ntk_param_, c, t, with_ntk);
           break;
         case FastStep::kAct:
         case FastStep::kLayerNorm: {
           const int64_t o1 = i * per_input_ + slot_off_[stp.slot], o2 = j * per_input_ + slot_off_[stp.slot];
           if (record) {
             S::store(lanes, c);
-            self_quantities<T>(stp, lanes[0], record->A[o1], record->B[o1], record->Q[o1]);
+            math::self_quantities<T>(stp.self_kind(), lanes[0], record->A[o1], record->B[o1], record->Q[o1]);
           }
           const V a1 = S::set1(s1.A[o1]), b1 = S::set1(s1.B[o1]), q1 = S::set1(s1.Q[o1]);
           const V a2 = S::set1(s2.A[o2]), b2 = S::set1(s2.B[o2]), q2 = S::set1(s2.Q[o2]);
           if (stp.kind == FastStep::kAct) {
-            apply_act<S>(stp, k.act, c, t, with_ntk, a1, b1, q1, a2, b2, q2);
+            apply_act<S>(k, c, t, with_ntk, a1, b1, q1, a2, b2, q2);
           } else {
-            c = c * (b1 * b2);
-            t = t * (b1 * b2);
+            math::layernorm_map<S>(c, t, with_ntk, b1, b2);
           }
           break;
         }
@@ -336,7 +333,7 @@ class CntkEngine final : public KernelEngine {
             for (int64_t col = 0; col < wd; col += S::W) {
               const M m = S::tail(wd - col);
               V c = S::loadm(m, cr + col), t = with_ntk ? S::loadm(m, tr + col) : S::zero();
-              affine_map<S>(k, st, ntk_param_, c, t, with_ntk);
+              math::affine_map<S>(k.affine, ntk_param_, c, t, with_ntk);
               S::storem(cr + col, m, c);
               if (with_ntk) S::storem(tr + col, m, t);
             }
@@ -353,7 +350,7 @@ class CntkEngine final : public KernelEngine {
             for (int64_t r = 0; r < hd; ++r)
               for (int64_t col = 0; col < wd; ++col) {
                 const int64_t o = r * wd_img + col;
-                self_quantities<T>(st, C[(B + r) * SS + B + col], A[o], Bq[o], Q[o]);
+                math::self_quantities<T>(st.self_kind(), C[(B + r) * SS + B + col], A[o], Bq[o], Q[o]);
               }
           }
           const T* A1 = s1.A.data() + i * per_input_ + off;
@@ -371,12 +368,10 @@ class CntkEngine final : public KernelEngine {
               V c = S::loadm(m, cr + col), t = with_ntk ? S::loadm(m, tr + col) : S::zero();
               const V b1 = S::loadm(m, B1 + o1 + col), b2 = S::loadm(m, B2 + o2 + col);
               if (st.kind == FastStep::kAct) {
-                apply_act<S>(st, k.act, c, t, with_ntk, S::loadm(m, A1 + o1 + col), b1,
-                             S::loadm(m, Q1 + o1 + col), S::loadm(m, A2 + o2 + col), b2,
-                             S::loadm(m, Q2 + o2 + col));
+                apply_act<S>(k, c, t, with_ntk, S::loadm(m, A1 + o1 + col), b1, S::loadm(m, Q1 + o1 + col),
+                             S::loadm(m, A2 + o2 + col), b2, S::loadm(m, Q2 + o2 + col));
               } else {
-                c = c * (b1 * b2);
-                t = t * (b1 * b2);
+                math::layernorm_map<S>(c, t, with_ntk, b1, b2);
               }
               S::storem(cr + col, m, c);
               if (with_ntk) S::storem(tr + col, m, t);
@@ -457,7 +452,7 @@ class CntkEngine final : public KernelEngine {
         }
         // The dense map on the window means.
         V c = a * inv_k2, t = b * inv_k2;
-        affine_map<S>(k, st, ntk_param_, c, t, with_ntk);
+        math::affine_map<S>(k.affine, ntk_param_, c, t, with_ntk);
         S::storem(cr + col, m, c);
         if (with_ntk) S::storem(tr + col, m, t);
       }
@@ -485,8 +480,6 @@ class CntkEngine final : public KernelEngine {
 
 }  // namespace
 
-#pragma GCC pop_options
-
 std::unique_ptr<KernelEngine> make_cntk_engine(const Architecture& arch, const Tensor& x1, const Tensor* x2,
                                                const KernelOptions& options, std::string* why) {
   std::optional<FastPlan> plan = compile_fast_plan(arch, x1, options.parameterization, true, why);
@@ -504,4 +497,5 @@ std::unique_ptr<KernelEngine> make_cntk_engine(const Architecture& arch, const T
   return std::make_unique<CntkEngine<double>>(std::move(*plan), x1, x2, options);
 }
 
+}  // namespace NTK_ISA
 }  // namespace ntk::fast
