@@ -35,6 +35,11 @@ class Conv final : public Layer {
                      "pad=valid",
                      describe().c_str(), (long long)in.height, (long long)in.width, (long long)k_,
                      (long long)k_);
+    check_circular_window(describe(), in, k_, pad_);
+    NTK_THROW_IF_NOT(
+        static_cast<double>(k_) * static_cast<double>(k_) * static_cast<double>(in.channels) < 9e15,
+        "%s: fan-in %lld x %lld x %lld channels is too large", describe().c_str(), (long long)k_,
+        (long long)k_, (long long)in.channels);
     ExampleShape out = in;
     out.height = wh.out;
     out.width = ww.out;
@@ -63,12 +68,12 @@ class Conv final : public Layer {
       for (int64_t i = 0; i < h1.out; ++i)
         for (int64_t j = 0; j < w1.out; ++j) {
           T a = 0, b = 0;
-          for (int64_t dy = 0; dy < k_; ++dy) {
-            int64_t r = window_index(i, dy, stride_, h1.pad_lo, s.h1, pad_);
-            if (r < 0) continue;
-            for (int64_t dx = 0; dx < k_; ++dx) {
-              int64_t c = window_index(j, dx, stride_, w1.pad_lo, s.w1, pad_);
-              if (c < 0) continue;
+          const math::TapRange ty = tap_range(i, k_, stride_, h1.pad_lo, s.h1, pad_);
+          const math::TapRange tx = tap_range(j, k_, stride_, w1.pad_lo, s.w1, pad_);
+          for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
+            const int64_t r = window_index(i, dy, stride_, h1.pad_lo, s.h1, pad_);
+            for (int64_t dx = tx.lo; dx < tx.hi; ++dx) {
+              const int64_t c = window_index(j, dx, stride_, w1.pad_lo, s.w1, pad_);
               a += s.nngp[r * s.w1 + c];
               if (with_ntk) b += s.ntk[r * s.w1 + c];
             }
@@ -85,14 +90,16 @@ class Conv final : public Layer {
           for (int64_t i2 = 0; i2 < h2.out; ++i2)
             for (int64_t j2 = 0; j2 < w2.out; ++j2) {
               T a = 0, b = 0;
-              for (int64_t dy = 0; dy < k_; ++dy) {
-                int64_t r1 = window_index(i1, dy, stride_, h1.pad_lo, s.h1, pad_);
-                int64_t r2 = window_index(i2, dy, stride_, h2.pad_lo, s.h2, pad_);
-                if (r1 < 0 || r2 < 0) continue;
-                for (int64_t dx = 0; dx < k_; ++dx) {
-                  int64_t c1 = window_index(j1, dx, stride_, w1.pad_lo, s.w1, pad_);
-                  int64_t c2 = window_index(j2, dx, stride_, w2.pad_lo, s.w2, pad_);
-                  if (c1 < 0 || c2 < 0) continue;
+              const math::TapRange ty = common_taps(tap_range(i1, k_, stride_, h1.pad_lo, s.h1, pad_),
+                                                    tap_range(i2, k_, stride_, h2.pad_lo, s.h2, pad_));
+              const math::TapRange tx = common_taps(tap_range(j1, k_, stride_, w1.pad_lo, s.w1, pad_),
+                                                    tap_range(j2, k_, stride_, w2.pad_lo, s.w2, pad_));
+              for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
+                const int64_t r1 = window_index(i1, dy, stride_, h1.pad_lo, s.h1, pad_);
+                const int64_t r2 = window_index(i2, dy, stride_, h2.pad_lo, s.h2, pad_);
+                for (int64_t dx = tx.lo; dx < tx.hi; ++dx) {
+                  const int64_t c1 = window_index(j1, dx, stride_, w1.pad_lo, s.w1, pad_);
+                  const int64_t c2 = window_index(j2, dx, stride_, w2.pad_lo, s.w2, pad_);
                   const int64_t idx = (r1 * s.w1 + c1) * p2 + r2 * s.w2 + c2;
                   a += s.nngp[idx];
                   if (with_ntk) b += s.ntk[idx];

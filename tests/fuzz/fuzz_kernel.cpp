@@ -2,9 +2,10 @@
 // byte 0 chooses images (bit 0), a separate x2 (bit 1), float32 (bit 2), the standard parameterization
 // (bit 3), NNGP only / NTK only (bits 4, 5); bytes 1-5 the sizes (N1, N2 in 1-3; d in 1-6 or H, W in 1-4,
 // C in 1-2); the rest are the input values (signed byte / 32; a fixed pattern where bytes run out).
-// compute_kernels on the reference engine, then the same kernel as a tiled job written to disk, which must be
-// bit-identical (the documented contract between the two). Architectures longer than 256 characters or 32
-// operations are skipped to keep every execution in milliseconds.
+// compute_kernels (the reference engine under libFuzzer; in the replay of ntk_tests whatever engine "auto"
+// picks), then the same kernel as a tiled job written to disk, which must be bit-identical (the documented
+// contract between the two). Architectures longer than 256 characters or 32 operations are skipped to keep
+// every execution in milliseconds.
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -80,7 +81,8 @@ NTK_FUZZ_TARGET(kernel)(const uint8_t* data, size_t size) {
   const ntk::Tensor* second = (mode & 2) ? &x2 : nullptr;
 
   ntk::KernelOptions options;
-  options.reference = true;
+  options.engine =
+      "auto";  // the reference engine in the clang build (no fast engines there), both in the replay
   options.ctx.threads = 1;
   options.ctx.dtype = (mode & 4) ? ntk::DType::kFloat32 : ntk::DType::kFloat64;
   options.parameterization = (mode & 8) ? ntk::Parameterization::kStandard : ntk::Parameterization::kNtk;
