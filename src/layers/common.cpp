@@ -45,14 +45,6 @@ const char* padding_name(Padding p) {
   }
 }
 
-void check_circular_window(const std::string& layer, const ExampleShape& in, int64_t k, Padding pad) {
-  NTK_THROW_IF_NOT(
-      pad != Padding::kCircular || (k <= in.height && k <= in.width),
-      "%s: a circular window of %lldx%lld is larger than the %lldx%lld image (it would wrap more "
-      "than once)",
-      layer.c_str(), (long long)k, (long long)k, (long long)in.height, (long long)in.width);
-}
-
 void fill_normal(Eigen::MatrixXd& m, double stddev, std::mt19937_64& rng) {
   std::normal_distribution<double> normal(0.0, 1.0);
   for (Eigen::Index j = 0; j < m.cols(); ++j)

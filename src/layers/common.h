@@ -31,6 +31,8 @@ const char* padding_name(Padding p);
 
 // Window arithmetic (math/window.h), under the names the layers use.
 using math::common_taps;
+using math::kernel_tap_range;
+using math::tap_multiplicity;
 using math::tap_range;
 using math::Window1d;
 using math::window_1d;
@@ -56,10 +58,6 @@ void for_each_window_tap(const ExampleShape& in, int64_t k, int64_t s, Padding p
       }
     }
 }
-
-// Circular padding wraps a window around the image once at most: a window larger than the image (which would
-// read positions several times) is refused with the layer's description.
-void check_circular_window(const std::string& layer, const ExampleShape& in, int64_t k, Padding pad);
 
 // Fills m with i.i.d. N(0, std^2).
 void fill_normal(Eigen::MatrixXd& m, double stddev, std::mt19937_64& rng);

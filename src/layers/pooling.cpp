@@ -36,7 +36,6 @@ class AvgPool final : public Layer {
     NTK_THROW_IF_NOT(wh.out > 0 && ww.out > 0, "%s: image of %lldx%lld is too small for a %lldx%lld window",
                      describe().c_str(), (long long)in.height, (long long)in.width, (long long)k_,
                      (long long)k_);
-    check_circular_window(describe(), in, k_, pad_);
     ExampleShape out = in;
     out.height = wh.out;
     out.width = ww.out;
@@ -53,18 +52,20 @@ class AvgPool final : public Layer {
     const int64_t oh = wh.out, ow = ww.out;
     out.assign(oh * ow * other, T(0));
     for (int64_t i = 0; i < oh; ++i) {
-      const math::TapRange ty = tap_range(i, k, s, wh.pad_lo, h, pad);
+      const math::TapRange ty = kernel_tap_range(i, k, s, wh.pad_lo, h, pad);
       for (int64_t j = 0; j < ow; ++j) {
-        const math::TapRange tx = tap_range(j, k, s, ww.pad_lo, w, pad);
+        const math::TapRange tx = kernel_tap_range(j, k, s, ww.pad_lo, w, pad);
         for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
           const int64_t r = window_index(i, dy, s, wh.pad_lo, h, pad);
+          const int64_t my = tap_multiplicity(dy, k, h, pad);
           for (int64_t dx = tx.lo; dx < tx.hi; ++dx) {
             const int64_t c = window_index(j, dx, s, ww.pad_lo, w, pad);
             const int64_t src = r * w + c, dst = i * ow + j;
+            const T m = static_cast<T>(my * tap_multiplicity(dx, k, w, pad));
             if (first_image) {
-              for (int64_t o = 0; o < other; ++o) out[dst * other + o] += in[src * other + o];
+              for (int64_t o = 0; o < other; ++o) out[dst * other + o] += m * in[src * other + o];
             } else {
-              for (int64_t o = 0; o < other; ++o) out[o * oh * ow + dst] += in[o * h * w + src];
+              for (int64_t o = 0; o < other; ++o) out[o * oh * ow + dst] += m * in[o * h * w + src];
             }
           }
         }
