@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything ntk needs on Debian 12: build tools, libraries (OpenMPI and ScaLAPACK for the MPI layer),
-# the Fashion-MNIST data set
-# used by the README's main job, and the Python packages used by tests and benchmarks.
+# the Fashion-MNIST data set used by the README's main job, clang + libFuzzer + libomp for the fuzz targets
+# (scripts/fuzz.sh), and the Python packages used by tests and benchmarks.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 PKGS="build-essential cmake ninja-build pkg-config libeigen3-dev libopenblas-dev liblapacke-dev libcli11-dev \
 libgtest-dev libbenchmark-dev nlohmann-json3-dev libsvm-dev libsleef-dev libstb-dev libjpeg-dev libpng-dev \
-dataset-fashion-mnist openmpi-bin libopenmpi-dev libscalapack-openmpi-dev"
+dataset-fashion-mnist openmpi-bin libopenmpi-dev libscalapack-openmpi-dev clang libclang-rt-14-dev libomp-14-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

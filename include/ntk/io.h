@@ -266,12 +266,12 @@ struct DatasetOptions {
   uint64_t seed = 0;            // image folders: subsampling seed
 };
 
-// Labels: integer labels >= 0 are kept as they are; anything else (negative numbers, names) is mapped to the
-// index of its value among the sorted distinct values, and class_names records the original text. Non-integer
-// numeric labels are an error (this is for classification; use load_csv / load_libsvm for regression
-// targets). Auto format: a folder is CIFAR-10 binary (data_batch_1.bin / test_batch.bin), UCI (<name>_R.dat)
-// or an image folder; a file is chosen by magic then extension (.libsvm/.svm, .csv/.tsv/.txt, .bin, _R.dat,
-// .npy, IDX).
+// Labels: integer labels in [0, 100000] are kept as they are; anything else (negative or larger numbers,
+// names) is mapped to the index of its value among the sorted distinct values, and class_names records the
+// original text. Non-integer numeric labels are an error (this is for classification; use load_csv /
+// load_libsvm for regression targets). Auto format: a folder is CIFAR-10 binary (data_batch_1.bin /
+// test_batch.bin), UCI (<name>_R.dat) or an image folder; a file is chosen by magic then extension
+// (.libsvm/.svm, .csv/.tsv/.txt, .bin, _R.dat, .npy, IDX).
 Dataset load_dataset(const std::string& path, const DatasetOptions& options = {});
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-// Resolves the syntax tree against the layer registry: argument checking, repeat/residual expansion, the readout
-// rule (the last dense layer has width 1 unless given) and shape inference.
+// Resolves the syntax tree against the layer registry: argument checking, repeat/residual expansion, the
+// readout rule (the last dense layer has width 1 unless given) and shape inference.
 #include <algorithm>
 #include <cmath>
 #include <mutex>
@@ -25,10 +25,19 @@ void LayerArgs::fail(const std::string& name, const std::string& what) const {
   NTK_THROW("arch: column %d: %s: %s %s", col, layer.c_str(), name.c_str(), what.c_str());
 }
 
-double LayerArgs::number(const std::string& name) const { return std::strtod(arg_value(*this, name).c_str(), nullptr); }
+double LayerArgs::number(const std::string& name) const {
+  return std::strtod(arg_value(*this, name).c_str(), nullptr);
+}
 
 int64_t LayerArgs::integer(const std::string& name) const {
-  return static_cast<int64_t>(std::llround(std::strtod(arg_value(*this, name).c_str(), nullptr)));
+  const double v = std::strtod(arg_value(*this, name).c_str(), nullptr);
+  // Sizes beyond 2^31 fit no image, filter or layer that memory holds, and their products (k * k * channels)
+  // would leave int64.
+  constexpr double kLargest = 2147483647.0;
+  if (!(std::fabs(v) <= kLargest))
+    fail(name, strprintf("must be an integer of at most %.0f in magnitude, got %s", kLargest,
+                         arg_value(*this, name).c_str()));
+  return static_cast<int64_t>(std::llround(v));
 }
 
 bool LayerArgs::boolean(const std::string& name) const {
@@ -36,20 +45,26 @@ bool LayerArgs::boolean(const std::string& name) const {
   return v == "true" || v == "1";
 }
 
-const std::string& LayerArgs::choice(const std::string& name) const { return arg_value(*this, name); }
+const std::string& LayerArgs::choice(const std::string& name) const {
+  return arg_value(*this, name);
+}
 
-bool LayerArgs::given(const std::string& name) const { return columns.count(name) > 0; }
+bool LayerArgs::given(const std::string& name) const {
+  return columns.count(name) > 0;
+}
 
 int64_t LayerArgs::integer_at_least(const std::string& name, int64_t minimum) const {
   int64_t v = integer(name);
-  if (v < minimum) fail(name, strprintf("must be an integer >= %lld, got %s", static_cast<long long>(minimum),
-                                        arg_value(*this, name).c_str()));
+  if (v < minimum)
+    fail(name, strprintf("must be an integer >= %lld, got %s", static_cast<long long>(minimum),
+                         arg_value(*this, name).c_str()));
   return v;
 }
 
 double LayerArgs::number_at_least(const std::string& name, double minimum) const {
   double v = number(name);
-  if (!(v >= minimum)) fail(name, strprintf("must be >= %g, got %s", minimum, arg_value(*this, name).c_str()));
+  if (!(v >= minimum))
+    fail(name, strprintf("must be >= %g, got %s", minimum, arg_value(*this, name).c_str()));
   return v;
 }
 
@@ -64,7 +79,9 @@ const LayerRegistry& LayerRegistry::instance() {
   return *registry;
 }
 
-void LayerRegistry::add(LayerInfo info) { layers_.push_back(std::move(info)); }
+void LayerRegistry::add(LayerInfo info) {
+  layers_.push_back(std::move(info));
+}
 
 const LayerInfo* LayerRegistry::find(const std::string& name) const {
   for (const auto& l : layers_)
@@ -100,9 +117,10 @@ struct FlatItem {
 void expand(const ArchNode& node, std::vector<FlatItem>& out, int depth) {
   NTK_THROW_IF_NOT(depth < 64, "arch: column %d: nesting deeper than 64 levels", node.column);
   if (node.name == "repeat") {
-    NTK_THROW_IF_NOT(node.has_parens && node.args.size() >= 2,
-                     "arch: column %d: repeat needs a count and at least one item, e.g. repeat(3, dense, relu)",
-                     node.column);
+    NTK_THROW_IF_NOT(
+        node.has_parens && node.args.size() >= 2,
+        "arch: column %d: repeat needs a count and at least one item, e.g. repeat(3, dense, relu)",
+        node.column);
     const ArchArg& count = node.args[0];
     NTK_THROW_IF_NOT(count.key.empty() && count.is_number && count.number >= 1 &&
                          count.number == std::floor(count.number) && count.number <= 10000,
@@ -110,15 +128,16 @@ void expand(const ArchNode& node, std::vector<FlatItem>& out, int depth) {
                      count.column, count.text.c_str());
     for (size_t i = 1; i < node.args.size(); ++i)
       NTK_THROW_IF_NOT(node.args[i].node != nullptr,
-                       "arch: column %d: repeat: expected a layer after the count, got '%s'", node.args[i].column,
-                       node.args[i].text.c_str());
+                       "arch: column %d: repeat: expected a layer after the count, got '%s'",
+                       node.args[i].column, node.args[i].text.c_str());
     for (int r = 0; r < static_cast<int>(count.number); ++r)
       for (size_t i = 1; i < node.args.size(); ++i) expand(*node.args[i].node, out, depth + 1);
     return;
   }
   if (node.name == "residual") {
     NTK_THROW_IF_NOT(node.has_parens && !node.args.empty(),
-                     "arch: column %d: residual needs at least one item, e.g. residual(relu, dense)", node.column);
+                     "arch: column %d: residual needs at least one item, e.g. residual(relu, dense)",
+                     node.column);
     for (const auto& a : node.args)
       NTK_THROW_IF_NOT(a.node != nullptr, "arch: column %d: residual: expected a layer, got '%s'", a.column,
                        a.text.c_str());
@@ -136,7 +155,9 @@ std::string spec_help(const LayerInfo& info) {
   return names.empty() ? "takes no arguments" : "valid arguments: " + join(names);
 }
 
-bool is_integer_text(double v) { return std::isfinite(v) && v == std::floor(v); }
+bool is_integer_text(double v) {
+  return std::isfinite(v) && v == std::floor(v);
+}
 
 LayerArgs bind_args(const ArchNode& node, const LayerInfo& info) {
   LayerArgs args;
@@ -146,14 +167,14 @@ LayerArgs bind_args(const ArchNode& node, const LayerInfo& info) {
   bool seen_keyword = false;
   for (const auto& a : node.args) {
     NTK_THROW_IF_NOT(a.node == nullptr || !a.key.empty() || info.args.size() > positional,
-                     "arch: column %d: %s: unexpected layer '%s' as an argument (%s)", a.column, info.name.c_str(),
-                     a.text.c_str(), spec_help(info).c_str());
+                     "arch: column %d: %s: unexpected layer '%s' as an argument (%s)", a.column,
+                     info.name.c_str(), a.text.c_str(), spec_help(info).c_str());
     const ArgSpec* spec = nullptr;
     if (a.key.empty()) {
       NTK_THROW_IF_NOT(!seen_keyword, "arch: column %d: %s: positional argument after a key=value argument",
                        a.column, info.name.c_str());
-      NTK_THROW_IF_NOT(positional < info.args.size(), "arch: column %d: %s: too many arguments (%s)", a.column,
-                       info.name.c_str(), spec_help(info).c_str());
+      NTK_THROW_IF_NOT(positional < info.args.size(), "arch: column %d: %s: too many arguments (%s)",
+                       a.column, info.name.c_str(), spec_help(info).c_str());
       spec = &info.args[positional++];
     } else {
       seen_keyword = true;
@@ -167,23 +188,24 @@ LayerArgs bind_args(const ArchNode& node, const LayerInfo& info) {
     const std::string& v = a.text;
     switch (spec->type) {
       case ArgSpec::Type::kNumber:
-        NTK_THROW_IF_NOT(a.is_number && std::isfinite(a.number), "arch: column %d: %s: %s must be a number, got '%s'",
-                         a.value_column, info.name.c_str(), spec->name.c_str(), v.c_str());
+        NTK_THROW_IF_NOT(a.is_number && std::isfinite(a.number),
+                         "arch: column %d: %s: %s must be a number, got '%s'", a.value_column,
+                         info.name.c_str(), spec->name.c_str(), v.c_str());
         break;
       case ArgSpec::Type::kInteger:
         NTK_THROW_IF_NOT(a.is_number && is_integer_text(a.number),
-                         "arch: column %d: %s: %s must be an integer, got '%s'", a.value_column, info.name.c_str(),
-                         spec->name.c_str(), v.c_str());
+                         "arch: column %d: %s: %s must be an integer, got '%s'", a.value_column,
+                         info.name.c_str(), spec->name.c_str(), v.c_str());
         break;
       case ArgSpec::Type::kBool:
         NTK_THROW_IF_NOT(v == "true" || v == "false" || v == "1" || v == "0",
-                         "arch: column %d: %s: %s must be true or false, got '%s'", a.value_column, info.name.c_str(),
-                         spec->name.c_str(), v.c_str());
+                         "arch: column %d: %s: %s must be true or false, got '%s'", a.value_column,
+                         info.name.c_str(), spec->name.c_str(), v.c_str());
         break;
       case ArgSpec::Type::kChoice:
         NTK_THROW_IF_NOT(std::find(spec->choices.begin(), spec->choices.end(), v) != spec->choices.end(),
-                         "arch: column %d: %s: %s must be one of %s, got '%s'", a.value_column, info.name.c_str(),
-                         spec->name.c_str(), join(spec->choices).c_str(), v.c_str());
+                         "arch: column %d: %s: %s must be one of %s, got '%s'", a.value_column,
+                         info.name.c_str(), spec->name.c_str(), join(spec->choices).c_str(), v.c_str());
         break;
     }
     args.values[spec->name] = v;
@@ -228,7 +250,8 @@ Architecture Architecture::parse(const std::string& spec, const ParseOptions& op
     if (op.kind == ArchOp::Kind::kLayer) {
       const LayerInfo& info = *infos[i];
       LayerArgs args = bind_args(*flat[i].node, info);
-      bool has_width = std::any_of(info.args.begin(), info.args.end(), [](const ArgSpec& s) { return s.name == "width"; });
+      bool has_width =
+          std::any_of(info.args.begin(), info.args.end(), [](const ArgSpec& s) { return s.name == "width"; });
       if (has_width && !args.values.count("width")) {
         std::string fallback;
         for (const auto& s : info.args)
@@ -260,10 +283,11 @@ std::vector<ExampleShape> Architecture::infer_shapes(const ExampleShape& input) 
       case ArchOp::Kind::kJoin: {
         ExampleShape skip = stack.back();
         stack.pop_back();
-        NTK_THROW_IF_NOT(skip.spatial == cur.spatial && skip.height == cur.height && skip.width == cur.width &&
-                             skip.channels == cur.channels,
-                         "arch: column %d: residual: the block maps %s to %s; x + block(x) needs equal shapes",
-                         op.column, skip.to_string().c_str(), cur.to_string().c_str());
+        NTK_THROW_IF_NOT(
+            skip.spatial == cur.spatial && skip.height == cur.height && skip.width == cur.width &&
+                skip.channels == cur.channels,
+            "arch: column %d: residual: the block maps %s to %s; x + block(x) needs equal shapes", op.column,
+            skip.to_string().c_str(), cur.to_string().c_str());
         break;
       }
       case ArchOp::Kind::kLayer:
@@ -306,7 +330,8 @@ bool Architecture::has_position_mixing() const {
 }
 
 std::string ExampleShape::to_string() const {
-  if (spatial) return strprintf("(H=%lld, W=%lld, C=%lld)", (long long)height, (long long)width, (long long)channels);
+  if (spatial)
+    return strprintf("(H=%lld, W=%lld, C=%lld)", (long long)height, (long long)width, (long long)channels);
   return strprintf("(d=%lld)", (long long)channels);
 }
 
@@ -317,7 +342,8 @@ ExampleShape example_shape_of(const Tensor& x, const std::string& what) {
   ExampleShape s;
   if (x.rank() == 2) {
     s.channels = x.dim(1);
-    NTK_THROW_IF_NOT(s.channels > 0, "%s: examples have no features (shape %s)", what.c_str(), x.shape_string().c_str());
+    NTK_THROW_IF_NOT(s.channels > 0, "%s: examples have no features (shape %s)", what.c_str(),
+                     x.shape_string().c_str());
   } else {
     s.spatial = true;
     s.height = x.dim(1);

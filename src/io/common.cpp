@@ -15,6 +15,14 @@
 #include "io/io_internal.h"
 
 namespace ntk::io {
+namespace {
+
+// Integer labels above this are mapped by rank (see make_class_labels).
+constexpr double kMaxNaturalLabel = 100000;
+int64_t max_array_bytes_override = 0;
+
+}  // namespace
+
 namespace detail {
 
 InputFile::InputFile(const std::string& path) : path_(path) {
@@ -28,8 +36,10 @@ InputFile::InputFile(const std::string& path) : path_(path) {
   if (gz_ == nullptr) {
     NTK_IO_FAIL(ErrorKind::kIo, path, "cannot open: %s", errno ? std::strerror(errno) : "out of memory");
   }
-  // Larger than zlib's 8 KiB default: the big files here (MNIST, kernels) are read in one sweep.
-  gzbuffer(gz_, 1 << 20);
+  if (S_ISREG(st.st_mode)) file_size_ = static_cast<int64_t>(st.st_size);
+  // Up to 1 MiB, larger than zlib's 8 KiB default: the big files here (MNIST, kernels) are read in one sweep.
+  // Small files get a small buffer (zlib allocates three times this per open file).
+  gzbuffer(gz_, static_cast<unsigned>(std::clamp<int64_t>(file_size_, 1 << 13, 1 << 20)));
   // gzdirect() is only meaningful after the first read; peek one byte to decide.
   int c = gzgetc(gz_);
   if (c != -1) gzungetc(c, gz_);
@@ -76,6 +86,12 @@ void InputFile::read_exact(void* buffer, size_t bytes, const std::string& what) 
   }
 }
 
+int64_t InputFile::bytes_left() {
+  if (gzip_ || file_size_ < 0) return -1;
+  const z_off_t pos = gztell(gz_);
+  return pos < 0 ? -1 : std::max<int64_t>(0, file_size_ - static_cast<int64_t>(pos));
+}
+
 bool InputFile::at_end() {
   const int c = gzgetc(gz_);
   if (c == -1) return true;
@@ -86,11 +102,17 @@ bool InputFile::at_end() {
 std::string read_file(const std::string& path) {
   InputFile in(path);
   std::string out;
-  std::vector<char> buf(1 << 20);
+  // Straight into the string: all of a plain file at once (one byte more to see the end), gzip data in
+  // growing chunks.
+  const int64_t left = in.bytes_left();
+  size_t chunk = left >= 0 ? static_cast<size_t>(left) + 1 : size_t{1} << 16;
   while (true) {
-    const size_t got = in.read_some(buf.data(), buf.size());
-    if (got == 0) break;
-    out.append(buf.data(), got);
+    const size_t pos = out.size();
+    out.resize(pos + chunk);
+    const size_t got = in.read_some(out.data() + pos, chunk);
+    out.resize(pos + got);
+    if (got < chunk) break;
+    chunk = std::min(chunk * 2, size_t{1} << 26);
   }
   return out;
 }
@@ -174,6 +196,31 @@ bool parse_double(const char* begin, const char* end, double* out) {
   return result.ec == std::errc() && result.ptr == end;
 }
 
+int64_t max_array_bytes() {
+  if (max_array_bytes_override > 0) return max_array_bytes_override;
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : INT64_MAX;
+}
+
+void set_max_array_bytes(int64_t bytes) {
+  max_array_bytes_override = bytes;
+}
+
+void check_array_size(const std::string& path, const std::vector<int64_t>& shape, int64_t item_size) {
+  int64_t bytes = item_size;
+  bool overflow = false;
+  for (int64_t d : shape) overflow = overflow || d < 0 || __builtin_mul_overflow(bytes, d, &bytes);
+  if (overflow || bytes > max_array_bytes()) {
+    Tensor t;
+    t.shape = shape;
+    NTK_IO_FAIL(ErrorKind::kOutOfMemory, path,
+                "an array of shape %s needs %s%.3g GB, more than the %.3g GB %s", t.shape_string().c_str(),
+                overflow ? "over " : "", overflow ? 9.2e9 : static_cast<double>(bytes) / 1e9,
+                static_cast<double>(max_array_bytes()) / 1e9,
+                max_array_bytes_override > 0 ? "limit" : "of memory this machine has");
+  }
+}
+
 void make_class_labels(const std::vector<double>& values, const std::string& what,
                        std::vector<int64_t>* labels, std::vector<std::string>* class_names) {
   labels->assign(values.size(), 0);
@@ -185,7 +232,9 @@ void make_class_labels(const std::vector<double>& values, const std::string& wha
       NTK_THROW("%s: label %.17g of example %zu is not an integer (class labels expected)", what.c_str(), v,
                 i);
     }
-    if (v < 0 || v > 1e9) all_natural = false;
+    // Kept as they are only up to kMaxNaturalLabel: class_names lists every value up to the largest, so one
+    // label 999999999 (found by fuzzing) made a billion names.
+    if (v < 0 || v > kMaxNaturalLabel) all_natural = false;
   }
   if (all_natural) {
     int64_t max_label = -1;
@@ -202,7 +251,9 @@ void make_class_labels(const std::vector<double>& values, const std::string& wha
   int64_t k = 0;
   for (auto& [value, idx] : index) {
     idx = k++;
-    class_names->push_back(strprintf("%lld", static_cast<long long>(value)));
+    // Integers beyond int64 (e.g. -4e40, found by fuzzing) cannot be cast: print them as doubles.
+    class_names->push_back(std::fabs(value) < 9e15 ? strprintf("%lld", static_cast<long long>(value))
+                                                   : strprintf("%.17g", value));
   }
   for (size_t i = 0; i < values.size(); ++i) (*labels)[i] = index[values[i]];
 }

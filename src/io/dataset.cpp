@@ -144,16 +144,13 @@ Dataset load_dataset(const std::string& path, const DatasetOptions& options) {
                     "no labels file next to it (expected the images->labels, idx3->idx1 name, e.g. "
                     "train-labels-idx1-ubyte.gz); pass the labels path explicitly");
       }
-      ds.labels = load_idx_labels(labels_path);
-      NTK_THROW_IF_NOT(static_cast<int64_t>(ds.labels.size()) == ds.x.rows(),
-                       "%s: %zu labels for %lld images in %s", labels_path.c_str(), ds.labels.size(),
+      const std::vector<int64_t> labels = load_idx_labels(labels_path);
+      NTK_THROW_IF_NOT(static_cast<int64_t>(labels.size()) == ds.x.rows(),
+                       "%s: %zu labels for %lld images in %s", labels_path.c_str(), labels.size(),
                        static_cast<long long>(ds.x.rows()), path.c_str());
-      int64_t max_label = -1;
-      for (int64_t l : ds.labels) {
-        NTK_THROW_IF_NOT(l >= 0, "%s: negative label %lld", labels_path.c_str(), static_cast<long long>(l));
-        max_label = std::max(max_label, l);
-      }
-      for (int64_t k = 0; k <= max_label; ++k) ds.class_names.push_back(std::to_string(k));
+      // The same rule as every other format: an int32 label 2000000000 must not make 2e9 class names.
+      detail::make_class_labels(std::vector<double>(labels.begin(), labels.end()), labels_path, &ds.labels,
+                                &ds.class_names);
       break;
     }
     case DatasetFormat::kCifar10:

@@ -86,19 +86,24 @@ Tensor load_idx_impl(const std::string& path, int* type_out) {
   const int64_t n = detail::checked_product(h.shape, 1, path);
   Tensor t;
   t.shape = h.shape;
-  t.data.resize(static_cast<size_t>(n));
+  const auto truncated = [&](int64_t have) {
+    NTK_IO_FAIL(ErrorKind::kInvalidInput, path,
+                "truncated IDX data: shape %s needs %lld bytes, file has %lld", t.shape_string().c_str(),
+                static_cast<long long>(n * h.item_size), static_cast<long long>(have));
+  };
+  // As load_npy: check a plain file's size before allocating; grow with the data for gzip.
+  const int64_t left = in.bytes_left();
+  if (left >= 0 && left < n * h.item_size) truncated(left);
+  detail::check_array_size(path, t.shape, sizeof(double));
+  if (left >= 0) t.data.resize(static_cast<size_t>(n));
   constexpr int64_t kChunk = 1 << 20;
   std::vector<unsigned char> buf(static_cast<size_t>(std::min(n, kChunk) * h.item_size));
   for (int64_t done = 0; done < n;) {
     const int64_t m = std::min(kChunk, n - done);
     const size_t bytes = static_cast<size_t>(m * h.item_size);
     const size_t got = in.read_some(buf.data(), bytes);
-    if (got != bytes) {
-      NTK_IO_FAIL(ErrorKind::kInvalidInput, path,
-                  "truncated IDX data: shape %s needs %lld bytes, file has %lld", t.shape_string().c_str(),
-                  static_cast<long long>(n * h.item_size),
-                  static_cast<long long>(done * h.item_size + static_cast<int64_t>(got)));
-    }
+    if (got != bytes) truncated(done * h.item_size + static_cast<int64_t>(got));
+    if (left < 0) t.data.resize(static_cast<size_t>(done + m));
     for (int64_t i = 0; i < m; ++i)
       t.data[static_cast<size_t>(done + i)] = decode(&buf[i * h.item_size], h.type);
     done += m;

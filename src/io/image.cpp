@@ -34,40 +34,85 @@ void jpeg_error_exit(j_common_ptr cinfo) {
   longjmp(err->jump, 1);
 }
 
-void jpeg_emit_message(j_common_ptr cinfo, int level) {
-  // A file cut short only draws a warning from libjpeg (and grey padding): make it an error. Other warnings
-  // (extraneous bytes before a marker and the like) are harmless and stay silent.
-  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_error_exit(cinfo);
+// Decoded images are held as doubles (8 bytes a value): more pixels than this (8192 x 8192, 1.5 GiB for
+// RGB) is refused before anything is allocated. It also bounds what a corrupt header can ask for: a 100-byte
+// file claiming 20000 x 20000 pixels (found by fuzzing) no longer allocates gigabytes.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
+void check_image_size(const std::string& path, const char* format, int64_t height, int64_t width) {
+  if (height * width > kMaxImagePixels) {
+    NTK_IO_FAIL(ErrorKind::kInvalidInput, path,
+                "%s image of %lldx%lld (HxW) pixels is larger than the %lld-pixel limit (corrupt header?)",
+                format, static_cast<long long>(height), static_cast<long long>(width),
+                static_cast<long long>(kMaxImagePixels));
+  }
 }
 
-Image decode_jpeg(const std::string& path, const std::string& bytes) {
+void jpeg_emit_message(j_common_ptr cinfo, int level) {
+  // A file cut short, or entropy-coded data that is corrupt, only draws a warning from libjpeg, which then
+  // invents the rest of the image (grey or zero blocks): make those errors. Other warnings (extraneous bytes
+  // before a marker and the like) are harmless and stay silent.
+  if (level >= 0) return;
+  const int code = cinfo->err->msg_code;
+  if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
+      code == JWRN_ARITH_BAD_CODE || code == JWRN_MUST_RESYNC) {
+    jpeg_error_exit(cinfo);
+  }
+}
+
+// The libjpeg part of decode_jpeg, with the setjmp that libjpeg's errors longjmp to. It holds no C++ object
+// (longjmp would skip destructors, and locals changed after setjmp are indeterminate after it): the image is
+// written through `img`, which lives in the caller. Returns false with err->message set on a decoding error;
+// sets *too_large (and returns false) when the header claims more than kMaxImagePixels.
+bool decode_jpeg_into(const unsigned char* bytes, unsigned long size, Image* img, JpegError* err,
+                      int64_t* height, int64_t* width, bool* too_large) {
   jpeg_decompress_struct cinfo;
-  JpegError err;
-  err.message[0] = '\0';
-  cinfo.err = jpeg_std_error(&err.mgr);
-  err.mgr.error_exit = jpeg_error_exit;
-  err.mgr.emit_message = jpeg_emit_message;
-  Image img;  // declared before setjmp: nothing below setjmp needs destroying on longjmp
-  if (setjmp(err.jump)) {
+  err->message[0] = '\0';
+  cinfo.err = jpeg_std_error(&err->mgr);
+  err->mgr.error_exit = jpeg_error_exit;
+  err->mgr.emit_message = jpeg_emit_message;
+  if (setjmp(err->jump)) {
     jpeg_destroy_decompress(&cinfo);
-    NTK_IO_FAIL(ErrorKind::kInvalidInput, path, "cannot decode JPEG: %s", err.message);
+    return false;
   }
   jpeg_create_decompress(&cinfo);
-  jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()),
-               static_cast<unsigned long>(bytes.size()));
+  jpeg_mem_src(&cinfo, bytes, size);
   jpeg_read_header(&cinfo, TRUE);
+  *height = cinfo.image_height;
+  *width = cinfo.image_width;
+  // Before libjpeg allocates its buffers for the image.
+  if (*height * *width > kMaxImagePixels) {
+    jpeg_destroy_decompress(&cinfo);
+    *too_large = true;
+    return false;
+  }
   cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&cinfo);
-  img.height = cinfo.output_height;
-  img.width = cinfo.output_width;
-  img.channels = cinfo.output_components;
-  img.pixels.resize(static_cast<size_t>(img.height * img.width * img.channels));
+  img->height = cinfo.output_height;
+  img->width = cinfo.output_width;
+  img->channels = cinfo.output_components;
+  // Grown row by row: a corrupt file fails at its first bad row, before the whole image is allocated.
+  const size_t row_bytes = static_cast<size_t>(img->width * img->channels);
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = img.pixels.data() + static_cast<size_t>(cinfo.output_scanline) * img.width * img.channels;
+    img->pixels.resize(static_cast<size_t>(cinfo.output_scanline + 1) * row_bytes);
+    JSAMPROW row = img->pixels.data() + static_cast<size_t>(cinfo.output_scanline) * row_bytes;
     jpeg_read_scanlines(&cinfo, &row, 1);
   }
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
+  return true;
+}
+
+Image decode_jpeg(const std::string& path, const std::string& bytes) {
+  Image img;
+  JpegError err;
+  int64_t height = 0, width = 0;
+  bool too_large = false;
+  if (!decode_jpeg_into(reinterpret_cast<const unsigned char*>(bytes.data()),
+                        static_cast<unsigned long>(bytes.size()), &img, &err, &height, &width, &too_large)) {
+    if (too_large) check_image_size(path, "JPEG", height, width);
+    NTK_IO_FAIL(ErrorKind::kInvalidInput, path, "cannot decode JPEG: %s", err.message);
+  }
   return img;
 }
 
@@ -79,6 +124,11 @@ Image decode_png(const std::string& path, const std::string& bytes) {
     const std::string msg = png.message;
     png_image_free(&png);
     NTK_IO_FAIL(ErrorKind::kInvalidInput, path, "cannot decode PNG: %s", msg.c_str());
+  }
+  if (static_cast<int64_t>(png.height) * png.width > kMaxImagePixels) {
+    const int64_t h = png.height, w = png.width;
+    png_image_free(&png);
+    check_image_size(path, "PNG", h, w);
   }
   const bool color = (png.format & PNG_FORMAT_FLAG_COLOR) != 0;
   // Read with alpha and drop it ourselves, as PIL's convert("RGB") does; asking libpng for a format without

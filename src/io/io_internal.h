@@ -29,6 +29,10 @@ class InputFile {
   void read_exact(void* buffer, size_t bytes, const std::string& what);
   // True when nothing is left to read.
   bool at_end();
+  // Bytes left to read in a plain regular file; -1 when unknown (gzip data, pipes). Loaders check a header's
+  // size against it before allocating, so a 30-byte file claiming a 20 GB array is an error, not an
+  // allocation.
+  int64_t bytes_left();
   bool gzip() const { return gzip_; }
   const std::string& path() const { return path_; }
 
@@ -36,6 +40,7 @@ class InputFile {
   std::string path_;
   gzFile gz_ = nullptr;
   bool gzip_ = false;
+  int64_t file_size_ = -1;  // regular files only
 };
 
 // The whole (decompressed) content of a file.
@@ -70,6 +75,13 @@ void make_class_labels(const std::vector<double>& values, const std::string& wha
 std::string npy_preamble(const std::vector<int64_t>& shape, DType dtype);
 // Reads and validates the preamble at the start of `in`, leaving it positioned at the data.
 NpyHeader read_npy_header(InputFile& in);
+// The largest array (in bytes) a loader builds: the physical memory, unless set_max_array_bytes() lowered it
+// (the fuzz targets do, to stay within libFuzzer's allocation limit). check_array_size() throws kOutOfMemory
+// naming `path` when an array of `shape` x `item_size` bytes would be larger: a LIBSVM line "1 1000000000:1"
+// asks for a dense (1, 1e9) array.
+int64_t max_array_bytes();
+void set_max_array_bytes(int64_t bytes);  // 0: back to the physical memory
+void check_array_size(const std::string& path, const std::vector<int64_t>& shape, int64_t item_size);
 // Product of dims with an overflow check (throws kInvalidInput naming `path`).
 int64_t checked_product(const std::vector<int64_t>& shape, int64_t item_size, const std::string& path);
 

@@ -54,8 +54,9 @@ LibsvmData load_libsvm(const std::string& path, int64_t num_features) {
       }
       if (token.compare(0, colon, "qid") == 0) continue;  // ranking query ids carry no feature
       double index_value, value;
-      if (!detail::parse_double(token.data(), token.data() + colon, &index_value) || index_value < 1 ||
-          index_value != static_cast<double>(static_cast<int64_t>(index_value)) || index_value > 1e12) {
+      // Range before the integer test: casting 1.9e19 to int64 is undefined (found by fuzzing).
+      if (!detail::parse_double(token.data(), token.data() + colon, &index_value) || !(index_value >= 1) ||
+          index_value > 1e12 || index_value != std::floor(index_value)) {
         NTK_IO_FAIL(ErrorKind::kInvalidInput, path, "line %lld: bad feature index in '%s' (1-based integers)",
                     static_cast<long long>(line_no), token.c_str());
       }
@@ -86,6 +87,8 @@ LibsvmData load_libsvm(const std::string& path, int64_t num_features) {
   if (out.labels.empty()) NTK_IO_FAIL(ErrorKind::kInvalidInput, path, "file is empty (no examples)");
   const int64_t d = num_features > 0 ? num_features : max_index;
   if (d == 0) NTK_IO_FAIL(ErrorKind::kInvalidInput, path, "no features in any example");
+  // The dense array may be far larger than the file ("1 1000000000:1"): refuse what cannot fit.
+  detail::check_array_size(path, {static_cast<int64_t>(out.labels.size()), d}, sizeof(double));
   out.x = Tensor({static_cast<int64_t>(out.labels.size()), d});
   for (const Entry& e : entries) out.x.data[static_cast<size_t>(e.row * d + e.col)] = e.value;
   check_finite(Tensor({static_cast<int64_t>(out.labels.size())}, out.labels), path + " (labels)");

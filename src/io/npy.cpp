@@ -212,9 +212,12 @@ void convert(const unsigned char* src, int64_t n, const Kind& k, double* dst) {
 }  // namespace
 
 int64_t checked_product(const std::vector<int64_t>& shape, int64_t item_size, const std::string& path) {
-  int64_t n = item_size;
+  // The non-zero axes must multiply without overflow too: an empty (0, 2^32, 2^32) array has a row size no
+  // int64 holds (found by fuzzing: NpyMapWriter::row_size overflowed).
+  int64_t n = item_size, nonzero = item_size;
   for (int64_t d : shape) {
-    if (d < 0 || __builtin_mul_overflow(n, d, &n)) {
+    if (d < 0 || __builtin_mul_overflow(n, d, &n) ||
+        __builtin_mul_overflow(nonzero, d == 0 ? 1 : d, &nonzero)) {
       NTK_IO_FAIL(ErrorKind::kInvalidInput, path, "array size overflows (shape has %zu axes)", shape.size());
     }
   }
@@ -301,7 +304,18 @@ Tensor load_npy(const std::string& path) {
   const int64_t n = detail::checked_product(h.shape, 1, path);
   Tensor t;
   t.shape = h.shape;
-  t.data.resize(static_cast<size_t>(n));
+  const auto truncated = [&](int64_t have) {
+    NTK_IO_FAIL(ErrorKind::kInvalidInput, path,
+                "truncated .npy data: shape %s needs %lld bytes of data, file has %lld",
+                t.shape_string().c_str(), static_cast<long long>(n * kind.size),
+                static_cast<long long>(have));
+  };
+  // A plain file shorter than its header claims is refused before anything is allocated; gzip data (size
+  // unknown until read) grows the array chunk by chunk, so memory follows the data actually present.
+  const int64_t left = in.bytes_left();
+  if (left >= 0 && left < n * kind.size) truncated(left);
+  detail::check_array_size(path, t.shape, sizeof(double));
+  if (left >= 0) t.data.resize(static_cast<size_t>(n));
   // Convert in chunks: never hold the raw bytes of a big array next to its doubles.
   constexpr int64_t kChunk = 1 << 18;
   std::vector<unsigned char> buf(static_cast<size_t>(std::min<int64_t>(n, kChunk) * kind.size));
@@ -309,12 +323,8 @@ Tensor load_npy(const std::string& path) {
     const int64_t m = std::min(kChunk, n - done);
     const size_t bytes = static_cast<size_t>(m * kind.size);
     const size_t got = in.read_some(buf.data(), bytes);
-    if (got != bytes) {
-      NTK_IO_FAIL(ErrorKind::kInvalidInput, path,
-                  "truncated .npy data: shape %s needs %lld bytes of data, file has %lld",
-                  t.shape_string().c_str(), static_cast<long long>(n * kind.size),
-                  static_cast<long long>(done * kind.size + got));
-    }
+    if (got != bytes) truncated(done * kind.size + static_cast<int64_t>(got));
+    if (left < 0) t.data.resize(static_cast<size_t>(done + m));
     detail::convert(buf.data(), m, kind, t.data.data() + done);
     done += m;
   }

@@ -75,6 +75,14 @@ NpyMapWriter NpyMapWriter::open_existing(const std::string& path, const std::str
                 h.descr.c_str(), have_shape.shape_string().c_str(), h.fortran_order ? " (Fortran order)" : "",
                 want_descr.c_str(), want_shape.shape_string().c_str());
   }
+  // The mapping is page-aligned; data_f64()/data_f32() hand out typed pointers into it, so the data must
+  // start at a multiple of the item size. Every .npy writer pads the header to 16 or 64 bytes; a hand-made
+  // header of another length (found by fuzzing: a misaligned float store) is refused.
+  if (h.data_offset % item_size(dtype) != 0) {
+    NTK_IO_FAIL(ErrorKind::kInvalidInput, partial_path,
+                "cannot resume: data starts at byte %lld, not a multiple of %d (not written by ntk or numpy)",
+                static_cast<long long>(h.data_offset), static_cast<int>(item_size(dtype)));
+  }
   const int64_t total = h.data_offset + detail::checked_product(shape, item_size(dtype), path);
   NpyMapWriter w;
   w.path_ = path;
@@ -170,6 +178,7 @@ void NpyMapWriter::write_rows(int64_t row_begin, int64_t rows, const double* src
                         static_cast<long long>(n_rows));
   const int64_t rs = shape_.empty() ? 1 : row_size();
   const int64_t n = rows * rs;
+  if (n == 0) return;  // src may be null then (memcpy from null is undefined even for 0 bytes)
   if (dtype_ == DType::kFloat64) {
     std::memcpy(data_ + row_begin * rs * 8, src, static_cast<size_t>(n) * 8);
   } else {
@@ -192,6 +201,7 @@ void NpyMapWriter::write_tile(int64_t row0, int64_t col0, int64_t rows, int64_t 
                         static_cast<long long>(rows), static_cast<long long>(cols),
                         static_cast<long long>(shape_[0]), static_cast<long long>(shape_[1]));
   const int64_t n2 = shape_[1];
+  if (rows == 0 || cols == 0) return;
   for (int64_t i = 0; i < rows; ++i) {
     const double* s = src + i * ld;
     if (dtype_ == DType::kFloat64) {

@@ -68,6 +68,10 @@ FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Paramete
                       " (this engine runs stride 1)");
         if (ls.window.pad == Padding::kCircular)
           return fail(op.layer->describe() + ": circular padding (this engine runs same and valid)");
+        // The plane buffers carry a border of about k / 2 on each side.
+        if (ls.window.k > 2 * std::max(s.height, s.width) + 1)
+          return fail(op.layer->describe() + ": window far larger than the " + std::to_string(s.height) +
+                      "x" + std::to_string(s.width) + " image");
         st.kind = FastStep::kConv;
         st.affine = ls.affine;
         st.k = static_cast<int>(ls.window.k);

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -62,16 +64,26 @@ NpyFileSink::NpyFileSink(const std::string& out_path, const TilePlan& plan, DTyp
   const std::string partial = out_path + ".partial";
   const std::string journal_path = partial + ".journal";
   std::set<int64_t> done;
+  bool torn_tail = false;
   if (resume) {
-    std::ifstream j(journal_path);
-    std::string first;
-    if (j && std::getline(j, first)) {
-      NTK_THROW_IF_NOT(first == fingerprint,
+    std::ifstream j(journal_path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(j)), std::istreambuf_iterator<char>());
+    // Only lines ended by a newline count: a write cut short (a full disk, a file-size limit) can leave a
+    // torn last line such as "45" of "456", which must not claim tile 45.
+    torn_tail = !text.empty() && text.back() != '\n';
+    std::vector<std::string> lines;
+    for (size_t begin = 0, end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1)
+      lines.push_back(text.substr(begin, end - begin));
+    if (!lines.empty()) {
+      NTK_THROW_IF_NOT(lines[0] == fingerprint,
                        "%s: cannot resume: it belongs to a different job (architecture, inputs "
                        "or options changed); remove it or run without resume",
                        journal_path.c_str());
-      int64_t t;
-      while (j >> t) done.insert(t);
+      for (size_t i = 1; i < lines.size(); ++i) {
+        char* end = nullptr;
+        const long long t = std::strtoll(lines[i].c_str(), &end, 10);
+        if (!lines[i].empty() && end && *end == '\0' && t >= 0) done.insert(t);
+      }
       resumed_ = true;
     }
   }
@@ -84,9 +96,13 @@ NpyFileSink::NpyFileSink(const std::string& out_path, const TilePlan& plan, DTyp
   state_->dtype = dtype;
   state_->elem = dtype == DType::kFloat32 ? 4 : 8;
   state_->want_ntk = want_ntk;
-  if (!resumed_) {
+  if (!resumed_ || torn_tail) {
+    // A new journal, or one with a torn last line written back clean before new tiles are appended to it.
+    // (Only the team's lead can find a torn tail: it cleans the journal before the other ranks read it.)
+    std::string text = fingerprint + "\n";
+    for (const int64_t t : state_->done) text += std::to_string(t) + "\n";
     io::AtomicFile jf(journal_path);
-    jf.write(fingerprint + "\n");
+    jf.write(text);
     jf.commit();
   }
   state_->journal = std::fopen(journal_path.c_str(), "a");

@@ -30,26 +30,33 @@ Padding parse_padding(const std::string& s);
 const char* padding_name(Padding p);
 
 // Window arithmetic (math/window.h), under the names the layers use.
+using math::common_taps;
+using math::kernel_tap_range;
+using math::tap_multiplicity;
+using math::tap_range;
 using math::Window1d;
 using math::window_1d;
 using math::window_index;
 
 // Visits every (output position, filter tap, input position) of a k x k window with stride s over an image of
 // in.height x in.width: f(out, tap, in) with positions row-major (p = row * W + col) and tap = dy * k + dx.
-// Taps falling into zero padding are skipped; circular padding wraps. Shared by the finite conv and avgpool.
+// Taps falling into zero padding are skipped (tap_range); circular padding wraps. Shared by the finite conv
+// and avgpool.
 template <typename F>
 void for_each_window_tap(const ExampleShape& in, int64_t k, int64_t s, Padding pad, F&& f) {
   const Window1d wh = window_1d(in.height, k, s, pad), ww = window_1d(in.width, k, s, pad);
   for (int64_t i = 0; i < wh.out; ++i)
-    for (int64_t j = 0; j < ww.out; ++j)
-      for (int64_t dy = 0; dy < k; ++dy) {
+    for (int64_t j = 0; j < ww.out; ++j) {
+      const math::TapRange th = tap_range(i, k, s, wh.pad_lo, in.height, pad);
+      const math::TapRange tw = tap_range(j, k, s, ww.pad_lo, in.width, pad);
+      for (int64_t dy = th.lo; dy < th.hi; ++dy) {
         const int64_t r = window_index(i, dy, s, wh.pad_lo, in.height, pad);
-        if (r < 0) continue;
-        for (int64_t dx = 0; dx < k; ++dx) {
+        for (int64_t dx = tw.lo; dx < tw.hi; ++dx) {
           const int64_t c = window_index(j, dx, s, ww.pad_lo, in.width, pad);
-          if (c >= 0) f(i * ww.out + j, dy * k + dx, r * in.width + c);
+          f(i * ww.out + j, dy * k + dx, r * in.width + c);
         }
       }
+    }
 }
 
 // Fills m with i.i.d. N(0, std^2).

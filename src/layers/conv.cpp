@@ -35,6 +35,10 @@ class Conv final : public Layer {
                      "pad=valid",
                      describe().c_str(), (long long)in.height, (long long)in.width, (long long)k_,
                      (long long)k_);
+    NTK_THROW_IF_NOT(
+        static_cast<double>(k_) * static_cast<double>(k_) * static_cast<double>(in.channels) < 9e15,
+        "%s: fan-in %lld x %lld x %lld channels is too large", describe().c_str(), (long long)k_,
+        (long long)k_, (long long)in.channels);
     ExampleShape out = in;
     out.height = wh.out;
     out.width = ww.out;
@@ -63,20 +67,24 @@ class Conv final : public Layer {
       for (int64_t i = 0; i < h1.out; ++i)
         for (int64_t j = 0; j < w1.out; ++j) {
           T a = 0, b = 0;
-          for (int64_t dy = 0; dy < k_; ++dy) {
-            int64_t r = window_index(i, dy, stride_, h1.pad_lo, s.h1, pad_);
-            if (r < 0) continue;
-            for (int64_t dx = 0; dx < k_; ++dx) {
-              int64_t c = window_index(j, dx, stride_, w1.pad_lo, s.w1, pad_);
-              if (c < 0) continue;
-              a += s.nngp[r * s.w1 + c];
-              if (with_ntk) b += s.ntk[r * s.w1 + c];
+          const math::TapRange ty = kernel_tap_range(i, k_, stride_, h1.pad_lo, s.h1, pad_);
+          const math::TapRange tx = kernel_tap_range(j, k_, stride_, w1.pad_lo, s.w1, pad_);
+          for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
+            const int64_t r = window_index(i, dy, stride_, h1.pad_lo, s.h1, pad_);
+            const int64_t my = tap_multiplicity(dy, k_, s.h1, pad_);
+            for (int64_t dx = tx.lo; dx < tx.hi; ++dx) {
+              const int64_t c = window_index(j, dx, stride_, w1.pad_lo, s.w1, pad_);
+              const T m = static_cast<T>(my * tap_multiplicity(dx, k_, s.w1, pad_));
+              a += m * s.nngp[r * s.w1 + c];
+              if (with_ntk) b += m * s.ntk[r * s.w1 + c];
             }
           }
           nngp_sum[i * w1.out + j] = a;
           if (with_ntk) ntk_sum[i * w1.out + j] = b;
         }
     } else {
+      // Folding circular taps (kernel_tap_range) needs one period for both images: they have one shape.
+      NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, s.h1 == s.h2 && s.w1 == s.w2, "conv: images of two shapes");
       const int64_t q_out = h2.out * w2.out, p2 = s.p2();
       nngp_sum.assign(h1.out * w1.out * q_out, T(0));
       if (with_ntk) ntk_sum.assign(nngp_sum.size(), T(0));
@@ -85,17 +93,21 @@ class Conv final : public Layer {
           for (int64_t i2 = 0; i2 < h2.out; ++i2)
             for (int64_t j2 = 0; j2 < w2.out; ++j2) {
               T a = 0, b = 0;
-              for (int64_t dy = 0; dy < k_; ++dy) {
-                int64_t r1 = window_index(i1, dy, stride_, h1.pad_lo, s.h1, pad_);
-                int64_t r2 = window_index(i2, dy, stride_, h2.pad_lo, s.h2, pad_);
-                if (r1 < 0 || r2 < 0) continue;
-                for (int64_t dx = 0; dx < k_; ++dx) {
-                  int64_t c1 = window_index(j1, dx, stride_, w1.pad_lo, s.w1, pad_);
-                  int64_t c2 = window_index(j2, dx, stride_, w2.pad_lo, s.w2, pad_);
-                  if (c1 < 0 || c2 < 0) continue;
+              const math::TapRange ty = common_taps(kernel_tap_range(i1, k_, stride_, h1.pad_lo, s.h1, pad_),
+                                                    kernel_tap_range(i2, k_, stride_, h2.pad_lo, s.h2, pad_));
+              const math::TapRange tx = common_taps(kernel_tap_range(j1, k_, stride_, w1.pad_lo, s.w1, pad_),
+                                                    kernel_tap_range(j2, k_, stride_, w2.pad_lo, s.w2, pad_));
+              for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
+                const int64_t r1 = window_index(i1, dy, stride_, h1.pad_lo, s.h1, pad_);
+                const int64_t r2 = window_index(i2, dy, stride_, h2.pad_lo, s.h2, pad_);
+                const int64_t my = tap_multiplicity(dy, k_, s.h1, pad_);
+                for (int64_t dx = tx.lo; dx < tx.hi; ++dx) {
+                  const int64_t c1 = window_index(j1, dx, stride_, w1.pad_lo, s.w1, pad_);
+                  const int64_t c2 = window_index(j2, dx, stride_, w2.pad_lo, s.w2, pad_);
                   const int64_t idx = (r1 * s.w1 + c1) * p2 + r2 * s.w2 + c2;
-                  a += s.nngp[idx];
-                  if (with_ntk) b += s.ntk[idx];
+                  const T m = static_cast<T>(my * tap_multiplicity(dx, k_, s.w1, pad_));
+                  a += m * s.nngp[idx];
+                  if (with_ntk) b += m * s.ntk[idx];
                 }
               }
               const int64_t o = (i1 * w1.out + j1) * q_out + i2 * w2.out + j2;

@@ -51,22 +51,26 @@ class AvgPool final : public Layer {
     // (oh*ow).
     const int64_t oh = wh.out, ow = ww.out;
     out.assign(oh * ow * other, T(0));
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j)
-        for (int64_t dy = 0; dy < k; ++dy) {
-          int64_t r = window_index(i, dy, s, wh.pad_lo, h, pad);
-          if (r < 0) continue;
-          for (int64_t dx = 0; dx < k; ++dx) {
-            int64_t c = window_index(j, dx, s, ww.pad_lo, w, pad);
-            if (c < 0) continue;
+    for (int64_t i = 0; i < oh; ++i) {
+      const math::TapRange ty = kernel_tap_range(i, k, s, wh.pad_lo, h, pad);
+      for (int64_t j = 0; j < ow; ++j) {
+        const math::TapRange tx = kernel_tap_range(j, k, s, ww.pad_lo, w, pad);
+        for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
+          const int64_t r = window_index(i, dy, s, wh.pad_lo, h, pad);
+          const int64_t my = tap_multiplicity(dy, k, h, pad);
+          for (int64_t dx = tx.lo; dx < tx.hi; ++dx) {
+            const int64_t c = window_index(j, dx, s, ww.pad_lo, w, pad);
             const int64_t src = r * w + c, dst = i * ow + j;
+            const T m = static_cast<T>(my * tap_multiplicity(dx, k, w, pad));
             if (first_image) {
-              for (int64_t o = 0; o < other; ++o) out[dst * other + o] += in[src * other + o];
+              for (int64_t o = 0; o < other; ++o) out[dst * other + o] += m * in[src * other + o];
             } else {
-              for (int64_t o = 0; o < other; ++o) out[o * oh * ow + dst] += in[o * h * w + src];
+              for (int64_t o = 0; o < other; ++o) out[o * oh * ow + dst] += m * in[o * h * w + src];
             }
           }
         }
+      }
+    }
   }
 
   template <typename T>
@@ -74,7 +78,8 @@ class AvgPool final : public Layer {
     NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, !s.diagonal, "avgpool needs the full position covariance");
     const Window1d h1 = window_1d(s.h1, k_, stride_, pad_), w1 = window_1d(s.w1, k_, stride_, pad_);
     const Window1d h2 = window_1d(s.h2, k_, stride_, pad_), w2 = window_1d(s.w2, k_, stride_, pad_);
-    const T scale = T(1) / static_cast<T>(k_ * k_ * k_ * k_);
+    const T k2 = static_cast<T>(k_) * static_cast<T>(k_),
+            scale = T(1) / (k2 * k2);  // k^4 overflows int64 from k = 55109
     auto pool = [&](std::vector<T>& m) {
       std::vector<T> tmp, out;
       pool_matrix(m, s.h1, s.w1, s.p2(), h1, w1, k_, stride_, pad_, true, tmp);

@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -98,6 +100,100 @@ TEST(KillAnywhere, TwentyKillsAndResumesGiveTheUninterruptedFile) {
   if (!fs::exists(out)) ASSERT_EQ(wait_exit(start(with(out, fs::exists(out + ".partial")))), 0);
   EXPECT_EQ(read_bytes(out), expected);
   EXPECT_FALSE(fs::exists(out + ".partial"));
+  fs::remove_all(dir);
+}
+
+// Runs a command line with bash (whose `ulimit -f` counts 1 KiB blocks; dash counts 512 bytes); the exit
+// status, or -1 when killed by a signal.
+int shell(const std::string& line) {
+  const std::string script =
+      (fs::temp_directory_path() / ("ntk_cmd_" + std::to_string(getpid()) + ".sh")).string();
+  std::ofstream(script) << line << "\n";
+  const int status = std::system(("bash " + script).c_str());
+  fs::remove(script);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string quoted(const std::vector<std::string>& args) {
+  std::string s;
+  for (const std::string& a : args) s += "'" + a + "' ";
+  return s;
+}
+
+// A full disk, imitated by a file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored so that writes fail with
+// EFBIG as they would with ENOSPC), at the start of a job and in the middle of one; and an unwritable output
+// directory. Each gets one line naming the file and the reason, a non-zero exit and no file at the output
+// path; the tiles that had finished are kept, and a resume without the limit gives the uninterrupted file.
+TEST(KillAnywhere, FullDiskAndUnwritableOutputLoseNothingFinished) {
+  const fs::path dir = fs::temp_directory_path() / ("ntk_full_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string x = (dir / "x.npy").string(), ref = (dir / "ref.npy").string(),
+                    out = (dir / "k.npy").string(), err = (dir / "err.txt").string();
+  io::save_npy(x, testing::random_tensor({128, 5}, 22));
+  // 4 x 4 tiles: 528 of them, so the journal (one line per tile) grows past one 1 KiB block mid-job.
+  const std::vector<std::string> base = {
+      NTK_CLI_PATH, "kernel",    "--arch",    "dense(b_std=0.1), tanh, dense",
+      "--x1",       x,           "--tile",    "4",
+      "--engine",   "reference", "--threads", "1",
+      "--quiet"};
+  auto with = [&](const std::string& path, bool resume) {
+    std::vector<std::string> a = base;
+    a.insert(a.end(), {"--out", path});
+    if (resume) a.push_back("--resume");
+    return a;
+  };
+  auto one_line = [&]() {
+    std::string e = read_bytes(err);
+    while (!e.empty() && e.back() == '\n') e.pop_back();
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+    return e;
+  };
+  const std::string limited = "trap '' XFSZ; ulimit -f 1; exec ";
+  ASSERT_EQ(wait_exit(start(with(ref, false))), 0);
+  const std::string expected = read_bytes(ref);
+
+  // At the start: the output cannot be reserved.
+  EXPECT_NE(shell(limited + quoted(with(out, false)) + "2>'" + err + "'"), 0);
+  EXPECT_NE(one_line().find("cannot reserve"), std::string::npos) << read_bytes(err);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".partial"));
+
+  // In the middle: a job killed early leaves some tiles; its resume under the limit fails when the journal
+  // grows past the limit, keeping what was journaled; the next resume finishes.
+  pid_t pid = start(with(out, false));
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 2000 && !fs::exists(out + ".partial.journal"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(fs::exists(out + ".partial")) << "the job finished before the kill";
+  const auto journal_lines = [&]() {
+    const std::string j = read_bytes(out + ".partial.journal");
+    return std::count(j.begin(), j.end(), '\n');
+  };
+  const auto before = journal_lines();
+  ASSERT_LT(fs::file_size(out + ".partial.journal"), 1024u) << "killed too late to test the limit";
+  EXPECT_NE(shell(limited + quoted(with(out, true)) + "2>'" + err + "'"), 0);
+  EXPECT_NE(one_line().find("journal"), std::string::npos) << read_bytes(err);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_GT(journal_lines(), before);  // the limited run finished tiles, and they were kept
+  ASSERT_EQ(wait_exit(start(with(out, true))), 0);
+  EXPECT_EQ(read_bytes(out), expected);
+  EXPECT_FALSE(fs::exists(out + ".partial"));
+  EXPECT_FALSE(fs::exists(out + ".partial.journal"));
+
+  // An unwritable output directory (root ignores permissions: then a path under a regular file).
+  const fs::path locked = dir / "locked";
+  fs::create_directories(locked);
+  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
+  const bool root = geteuid() == 0;
+  const std::string bad = root ? (fs::path(x) / "k.npy").string() : (locked / "k.npy").string();
+  EXPECT_NE(shell(quoted(with(bad, false)) + "2>'" + err + "'"), 0);
+  EXPECT_NE(one_line().find(root ? fs::path(x).string() : locked.string()), std::string::npos)
+      << read_bytes(err);
+  EXPECT_FALSE(fs::exists(bad));
+  fs::permissions(locked, fs::perms::owner_all);
   fs::remove_all(dir);
 }
 

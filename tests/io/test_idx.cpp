@@ -64,6 +64,19 @@ TEST(IoIdx, ImagesAndLabelsPlainAndGzip) {
   EXPECT_EQ(load_idx(dir.file("renamed-idx")).shape, (std::vector<int64_t>{3, 2, 2}));
 }
 
+// Labels follow load_dataset's one rule (make_class_labels): an int32 label of 2e9 is mapped by rank instead
+// of making two billion class names.
+TEST(IoIdx, LargeLabelsAreMappedByRank) {
+  TempDir dir;
+  std::string images = idx_header(0x08, {3, 1, 1}) + std::string{1, 2, 3};
+  std::string labels = idx_header(0x0C, {3}) + be32(2000000000) + be32(5) + be32(2000000000);
+  write_file(dir.file("big-images-idx3-ubyte"), images);
+  write_file(dir.file("big-labels-idx1-ubyte"), labels);
+  Dataset ds = load_dataset(dir.file("big-images-idx3-ubyte"));
+  EXPECT_EQ(ds.labels, (std::vector<int64_t>{1, 0, 1}));
+  EXPECT_EQ(ds.class_names, (std::vector<std::string>{"5", "2000000000"}));
+}
+
 TEST(IoIdx, OtherElementTypes) {
   TempDir dir;
   std::string s = idx_header(0x0B, {2}) + std::string{'\xff', '\xfe', 0x01, 0x00};  // int16 -2, 256

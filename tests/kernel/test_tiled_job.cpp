@@ -1,14 +1,16 @@
-// Tiled kernel jobs: equal to the in-memory kernel, resumable after an interruption with a bit-identical result,
-// refused up front when they cannot fit, and never resuming someone else's journal.
+// Tiled kernel jobs: equal to the in-memory kernel, resumable after an interruption with a bit-identical
+// result, refused up front when they cannot fit, and never resuming someone else's journal.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "common/test_util.h"
 #include "ntk/error.h"
 #include "ntk/io.h"
+#include "ntk/tile_driver.h"
 #include "ntk/tiled_job.h"
 
 namespace ntk {
@@ -87,6 +89,33 @@ TEST_F(TiledJob, ResumeAfterInterruptionIsBitIdentical) {
     EXPECT_EQ(na, nb);
     EXPECT_TRUE(std::equal(da.begin(), da.begin() + na, db.begin()));
   }
+}
+
+TEST_F(TiledJob, TornLastJournalLineClaimsNoTile) {
+  // A write cut short by a full disk can leave the journal ending in part of a line: "6" of "63" must not
+  // mark tile 6 (or 63) done.
+  Tensor x = testing::random_tensor({31, 6}, 3);
+  Architecture arch = Architecture::parse("dense(b_std=0.2), erf, dense");
+  TiledJobOptions job;
+  job.tile = 4;
+  job.out_path = path("full.npy");
+  run_tiled_kernel_job(arch, x, nullptr, testing::options(), job);
+  job.out_path = path("torn.npy");
+  job.stop_after_tiles = 3;
+  run_tiled_kernel_job(arch, x, nullptr, testing::options(), job);
+  const TilePlan plan = plan_tiles(31, 31, 4, true);
+  const int64_t not_done = plan.ids.back();
+  {
+    std::ofstream j(job.out_path + ".partial.journal", std::ios::app);
+    j << not_done;  // no newline
+  }
+  job.resume = true;
+  job.stop_after_tiles = -1;
+  const TiledJobReport r = run_tiled_kernel_job(arch, x, nullptr, testing::options(), job);
+  EXPECT_EQ(r.tiles_resumed, 3);
+  EXPECT_EQ(r.tiles_resumed + r.tiles_computed, r.tiles_total);
+  const Tensor full = io::load_npy(path("full.npy")), torn = io::load_npy(job.out_path);
+  EXPECT_EQ(full.data, torn.data);
 }
 
 TEST_F(TiledJob, ResumeRefusesAJournalOfAnotherJob) {

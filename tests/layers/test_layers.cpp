@@ -50,7 +50,9 @@ TEST_P(LayerBackward, MatchesFiniteDifferences) {
       Tensor xp = x, xm = x;
       xp.data[i] += h;
       xm.data[i] -= h;
-      double fd = (inner(layer.forward(xp, params, in, p), gy) - inner(layer.forward(xm, params, in, p), gy)) / (2 * h);
+      double fd =
+          (inner(layer.forward(xp, params, in, p), gy) - inner(layer.forward(xm, params, in, p), gy)) /
+          (2 * h);
       EXPECT_NEAR(gx.data[i], fd, 1e-6 * std::max(1.0, std::fabs(fd))) << c.spec << " input " << i;
     }
     for (size_t t = 0; t < params.tensors.size(); ++t)
@@ -58,26 +60,29 @@ TEST_P(LayerBackward, MatchesFiniteDifferences) {
         LayerParams pp = params, pm = params;
         pp.tensors[t].data()[i] += h;
         pm.tensors[t].data()[i] -= h;
-        double fd = (inner(layer.forward(x, pp, in, p), gy) - inner(layer.forward(x, pm, in, p), gy)) / (2 * h);
-        EXPECT_NEAR(grads.tensors[t].data()[i], fd, 1e-6 * std::max(1.0, std::fabs(fd))) << c.spec << " param " << t;
+        double fd =
+            (inner(layer.forward(x, pp, in, p), gy) - inner(layer.forward(x, pm, in, p), gy)) / (2 * h);
+        EXPECT_NEAR(grads.tensors[t].data()[i], fd, 1e-6 * std::max(1.0, std::fabs(fd)))
+            << c.spec << " param " << t;
       }
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Layers, LayerBackward,
-    ::testing::Values(LayerCase{"dense(width=4, b_std=0.3)", false}, LayerCase{"dense(width=4, b_std=0.3)", true},
-                      LayerCase{"conv(3, width=4, b_std=0.2)", true}, LayerCase{"conv(2, stride=2, width=3)", true},
-                      LayerCase{"conv(3, pad=valid, width=3)", true}, LayerCase{"conv(3, pad=circular, width=3)", true},
-                      LayerCase{"conv(3, stride=2, pad=circular, width=2)", true},
-                      LayerCase{"avgpool(2)", true}, LayerCase{"avgpool(3, stride=2, pad=same)", true},
-                      LayerCase{"avgpool(2, stride=2, pad=circular)", true}, LayerCase{"gap", true},
-                      LayerCase{"flatten", true}, LayerCase{"layernorm", true}, LayerCase{"layernorm", false},
-                      LayerCase{"identity", false}, LayerCase{"relu", false}, LayerCase{"leaky_relu(0.1)", false},
-                      LayerCase{"abrelu(-0.5, 2)", false}, LayerCase{"abs", false}, LayerCase{"erf(1, 2, 0.5)", false},
-                      LayerCase{"gelu", false}, LayerCase{"sin(1, 2, 0.3)", false}, LayerCase{"tanh", false},
-                      LayerCase{"sigmoid", false}, LayerCase{"softplus", false}, LayerCase{"elu", false},
-                      LayerCase{"silu", false}));
+    ::testing::Values(
+        LayerCase{"dense(width=4, b_std=0.3)", false}, LayerCase{"dense(width=4, b_std=0.3)", true},
+        LayerCase{"conv(3, width=4, b_std=0.2)", true}, LayerCase{"conv(2, stride=2, width=3)", true},
+        LayerCase{"conv(3, pad=valid, width=3)", true}, LayerCase{"conv(3, pad=circular, width=3)", true},
+        LayerCase{"conv(3, stride=2, pad=circular, width=2)", true}, LayerCase{"avgpool(2)", true},
+        LayerCase{"avgpool(3, stride=2, pad=same)", true},
+        LayerCase{"avgpool(2, stride=2, pad=circular)", true}, LayerCase{"gap", true},
+        LayerCase{"flatten", true}, LayerCase{"layernorm", true}, LayerCase{"layernorm", false},
+        LayerCase{"identity", false}, LayerCase{"relu", false}, LayerCase{"leaky_relu(0.1)", false},
+        LayerCase{"abrelu(-0.5, 2)", false}, LayerCase{"abs", false}, LayerCase{"erf(1, 2, 0.5)", false},
+        LayerCase{"gelu", false}, LayerCase{"sin(1, 2, 0.3)", false}, LayerCase{"tanh", false},
+        LayerCase{"sigmoid", false}, LayerCase{"softplus", false}, LayerCase{"elu", false},
+        LayerCase{"silu", false}));
 
 // The per-layer contraction equals J J^T built from per-example gradients.
 TEST(EmpiricalNtk, ContractionEqualsExplicitJacobian) {
@@ -121,7 +126,8 @@ TEST(AnalyticKernels, SymmetricAndPositiveSemidefinite) {
       for (const Matrix* m : {&k.nngp, &k.ntk}) {
         EXPECT_EQ((*m - m->transpose()).norm(), 0.0) << spec;
         Eigen::SelfAdjointEigenSolver<Matrix> es(*m);
-        EXPECT_GT(es.eigenvalues().minCoeff(), -testing::tolerance(dtype) * 10 * es.eigenvalues().maxCoeff()) << spec;
+        EXPECT_GT(es.eigenvalues().minCoeff(), -testing::tolerance(dtype) * 10 * es.eigenvalues().maxCoeff())
+            << spec;
       }
     }
 }
@@ -154,19 +160,62 @@ TEST(AnalyticKernels, FlattenUsesDiagonalPathSameAsFull) {
   // With avgpool(1) the engine must keep the full covariance; it is the identity on the kernel, so both paths
   // must give the same flatten readout.
   Tensor x = random_tensor({5, 6, 5, 2}, 6);
-  Kernels diag = compute_kernels("conv(3), relu, conv(3, stride=2), erf, flatten, dense", x, nullptr, testing::options());
-  Kernels full = compute_kernels("conv(3), relu, conv(3, stride=2), erf, avgpool(1), flatten, dense", x, nullptr,
+  Kernels diag = compute_kernels("conv(3), relu, conv(3, stride=2), erf, flatten, dense", x, nullptr,
                                  testing::options());
+  Kernels full = compute_kernels("conv(3), relu, conv(3, stride=2), erf, avgpool(1), flatten, dense", x,
+                                 nullptr, testing::options());
   EXPECT_LT(testing::rel_frobenius(diag.ntk, full.ntk), 1e-13);
   EXPECT_LT(testing::rel_frobenius(diag.nngp, full.nngp), 1e-13);
 }
 
+TEST(AnalyticKernels, WindowsLargerThanTheImageCostWhatTheImageDoes) {
+  // On 3x3 images an odd SAME window of k >= 5 covers the whole image from every output position, so with
+  // w_std = k (the window mean's 1/k^2 undone) every such k gives the same kernel. Taps in the zero padding
+  // are skipped, not visited: the fuzzer's conv(36666666) used to loop over 10^15 of them.
+  Tensor x = random_tensor({3, 3, 3, 2}, 4), y = random_tensor({2, 3, 3, 2}, 5);
+  for (const char* readout : {"flatten", "gap"}) {
+    const auto spec = [&](long long k) {
+      // avgpool(k) divides by k^2 (zero padding counted) and the 1x1 conv after it multiplies back.
+      return "conv(" + std::to_string(k) + ", w_std=" + std::to_string(k) + ", b_std=0.1), relu, avgpool(" +
+             std::to_string(k) + ", stride=1, pad=same), conv(1, w_std=" + std::to_string(k * k) +
+             "), relu, " + readout + ", dense";
+    };
+    Kernels small = compute_kernels(spec(5), x, &y, testing::options());
+    for (long long k : {7LL, 1001LL, 36666667LL}) {
+      Kernels big = compute_kernels(spec(k), x, &y, testing::options());
+      EXPECT_LT(testing::rel_frobenius(big.ntk, small.ntk), 1e-13) << spec(k);
+      EXPECT_LT(testing::rel_frobenius(big.nngp, small.nngp), 1e-13) << spec(k);
+    }
+  }
+}
+
+TEST(AnalyticKernels, CircularWindowsLargerThanTheImageWrapAround) {
+  // A circular window of k = 3m on a 3x3 image reads every position m times from every output position, so
+  // its mean is the image mean for every m: conv(3m) and avgpool(3m) give the kernel of k = 3. Taps that read
+  // the same position are folded (counted, not visited), so k = 36666666 is as cheap as k = 3.
+  Tensor x = random_tensor({3, 3, 3, 2}, 6), y = random_tensor({2, 3, 3, 2}, 7);
+  const auto spec = [](long long k) {
+    const std::string ks = std::to_string(k);
+    return "conv(" + ks + ", pad=circular, b_std=0.1), erf, avgpool(" + ks +
+           ", stride=1, pad=circular), conv(2, pad=circular), relu, gap, dense";
+  };
+  Kernels small = compute_kernels(spec(3), x, &y, testing::options());
+  for (long long k : {6LL, 9LL, 36666666LL}) {
+    Kernels big = compute_kernels(spec(k), x, &y, testing::options());
+    EXPECT_LT(testing::rel_frobenius(big.ntk, small.ntk), 1e-13) << spec(k);
+    EXPECT_LT(testing::rel_frobenius(big.nngp, small.nngp), 1e-13) << spec(k);
+  }
+}
+
 TEST(AnalyticKernels, BadInputsAreRejected) {
-  Tensor fc = random_tensor({3, 4}, 1), other = random_tensor({3, 5}, 1), img = random_tensor({2, 4, 4, 1}, 1);
+  Tensor fc = random_tensor({3, 4}, 1), other = random_tensor({3, 5}, 1),
+         img = random_tensor({2, 4, 4, 1}, 1);
   EXPECT_THROW(compute_kernels("dense, relu, dense", fc, &other, testing::options()), Error);
   EXPECT_THROW(compute_kernels("conv(3), relu, flatten, dense", fc, nullptr, testing::options()), Error);
   EXPECT_THROW(compute_kernels("conv(3), relu", img, nullptr, testing::options()), Error);
   EXPECT_THROW(compute_kernels("dense, relu, layernorm, dense", fc, nullptr, testing::options()), Error);
+  // Sizes beyond 2^31 are refused by the parser.
+  EXPECT_THROW(compute_kernels("conv(3e9), relu, gap, dense", img, nullptr, testing::options()), Error);
   fc.data[5] = std::nan("");
   EXPECT_THROW(compute_kernels("dense", fc, nullptr, testing::options()), Error);
 }

@@ -39,5 +39,45 @@ NTK_HD inline int64_t window_index(int64_t o, int64_t t, int64_t s, int64_t pad_
   return -1;
 }
 
+// The taps [lo, hi) of output o's window that land inside the n input positions: all k of them for circular
+// padding. The finite layers visit these (each tap has its own weights).
+struct TapRange {
+  int64_t lo = 0;
+  int64_t hi = 0;
+};
+
+NTK_HD inline TapRange tap_range(int64_t o, int64_t k, int64_t s, int64_t pad_lo, int64_t n, Padding p) {
+  TapRange r{0, k};
+  if (p == Padding::kCircular) return r;
+  const int64_t first = o * s - pad_lo;  // the input index of tap 0
+  if (first < 0) r.lo = -first;
+  if (first + k > n) r.hi = n - first;
+  if (r.hi < r.lo) r.hi = r.lo;
+  return r;
+}
+
+// The kernel maps sum over taps of a window mean, so taps that read the same input position can be folded:
+// with circular padding, taps t and t + n do, and only the first min(k, n) are visited, each counted
+// tap_multiplicity times. Loops over these cost O(min(k, n)) per output, so a window far larger than the
+// image costs what the image does (a fuzzed conv(36666666) on a 3x3 image once looped over 10^15 taps of zero
+// padding). For k <= n every multiplicity is 1: the same sums, in the same order, as visiting every tap.
+NTK_HD inline TapRange kernel_tap_range(int64_t o, int64_t k, int64_t s, int64_t pad_lo, int64_t n,
+                                        Padding p) {
+  if (p == Padding::kCircular) return TapRange{0, k < n ? k : n};
+  return tap_range(o, k, s, pad_lo, n, p);
+}
+
+// How many of the k taps read what tap t of kernel_tap_range does (taps t, t + n, t + 2n, ... for circular).
+NTK_HD inline int64_t tap_multiplicity(int64_t t, int64_t k, int64_t n, Padding p) {
+  return p == Padding::kCircular ? (k - t + n - 1) / n : 1;
+}
+
+// The taps that land inside both images' inputs (a pair of outputs reads the same tap of each).
+NTK_HD inline TapRange common_taps(TapRange a, TapRange b) {
+  TapRange r{a.lo > b.lo ? a.lo : b.lo, a.hi < b.hi ? a.hi : b.hi};
+  if (r.hi < r.lo) r.hi = r.lo;
+  return r;
+}
+
 }  // namespace NTK_ISA
 }  // namespace ntk::math
