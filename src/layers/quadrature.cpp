@@ -41,7 +41,18 @@ Rule make_gauss_hermite(int n) {
   double total = 0;
   for (double w : r.weights) total += w;
   for (double& w : r.weights) w /= total;
-  return r;
+  // Drop the nodes whose weight is below 1e-24. The activations integrated here grow at most linearly, so
+  // those nodes carry less than 1e-19 of any expectation, and the eigenvector components give such weights no
+  // better than to 1e-32 absolute anyway (noise, where the true weight at z = 80 is e^-3200). A high order
+  // (up to 2000, for large variances) has most of its nodes out there, beyond |z| = 10: the n x n tensor rule
+  // then costs about 50x fewer evaluations. (A fuzzed silu on 4x3 images took minutes per kernel without it.)
+  Rule kept;
+  for (int i = 0; i < n; ++i)
+    if (r.weights[i] >= 1e-24) {
+      kept.nodes.push_back(r.nodes[i]);
+      kept.weights.push_back(r.weights[i]);
+    }
+  return kept;
 }
 
 Rule make_gauss_legendre(int n) {

@@ -9,7 +9,8 @@ struct Rule {
   std::vector<double> nodes, weights;
 };
 
-// Probabilists' Gauss–Hermite rule of order n: sum_i w_i g(z_i) ≈ E[g(Z)], Z ~ N(0, 1). Cached per n.
+// Probabilists' Gauss–Hermite rule of order n: sum_i w_i g(z_i) ≈ E[g(Z)], Z ~ N(0, 1), without the nodes of
+// weight below 1e-24 (so it may hold fewer than n). Cached per n.
 const Rule& gauss_hermite(int n);
 // Gauss–Legendre rule of order n on [-1, 1]. Cached per n.
 const Rule& gauss_legendre(int n);
@@ -31,10 +32,11 @@ void bivariate_gauss_hermite(int n, double v1, double v2, double c, F&& f) {
   const double s1 = std::sqrt(std::max(v1, 0.0));
   const double a = s1 > 0 ? c / s1 : 0.0;
   const double b = std::sqrt(std::max(v2 - a * a, 0.0));
-  for (int i = 0; i < n; ++i) {
+  const size_t m = r.nodes.size();  // below n: the rule keeps only nodes of weight >= 1e-24
+  for (size_t i = 0; i < m; ++i) {
     const double u = s1 * r.nodes[i];
     const double au = a * r.nodes[i];
-    for (int j = 0; j < n; ++j) f(u, au + b * r.nodes[j], r.weights[i] * r.weights[j]);
+    for (size_t j = 0; j < m; ++j) f(u, au + b * r.nodes[j], r.weights[i] * r.weights[j]);
   }
 }
 
