@@ -12,6 +12,7 @@
 #include "layers/math/activations.h"
 #include "layers/math/affine.h"
 #include "layers/math/layernorm.h"
+#include "layers/math/window.h"
 
 namespace ntk::fast {
 namespace NTK_ISA {
