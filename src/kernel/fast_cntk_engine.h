@@ -121,8 +121,14 @@ class CntkEngine final : public KernelEngine {
         const int64_t p = split ? it / groups : it;
         const int64_t g0 = split ? it % groups : 0, g1 = split ? g0 + 1 : groups;
         if (segs_.size() > 1) {
-          run_pair(s1, pairs[p].first, s2, pairs[p].second, w, with_ntk, nullptr, sums[p * groups * 2],
-                   sums[p * groups * 2 + 1]);
+          const int64_t i = pairs[p].first, j = pairs[p].second;
+          if (symmetric_ && i == j) {
+            // The self pass computed this pair's readout sums already (in the same order: bit for bit).
+            sums[p * groups * 2] = s1.sum_c[i];
+            sums[p * groups * 2 + 1] = s1.sum_t[i];
+            continue;
+          }
+          run_pair(s1, i, s2, j, w, with_ntk, nullptr, sums[p * groups * 2], sums[p * groups * 2 + 1]);
           continue;
         }
         for (int64_t g = g0; g < g1; ++g) {
@@ -267,20 +273,15 @@ class CntkEngine final : public KernelEngine {
 
   // The planes each segment computes, per axis, from the readout's back through the boundaries: a source
   // offset is needed when a run from it reaches a needed target offset. The self pass needs Δ = 0 of every
-  // segment (its self maps) and, when layers after the readout need the readout of (x, x), the readout's
-  // planes.
+  // segment (its self maps) and the readout's planes (the readout of (x, x): for the layers after the
+  // readout, and the diagonal of a symmetric kernel).
   void build_needs(bool gap) {
     Segment& last = segs_.back();
     last.need_y.assign(static_cast<size_t>(2 * last.h - 1), gap ? 1 : 0);
     last.need_x.assign(static_cast<size_t>(2 * last.w - 1), gap ? 1 : 0);
     last.need_y[last.h - 1] = last.need_x[last.w - 1] = 1;
-    last.self_y.assign(last.need_y.size(), 0);
-    last.self_x.assign(last.need_x.size(), 0);
-    if (post_needs_self_) {
-      last.self_y = last.need_y;
-      last.self_x = last.need_x;
-    }
-    last.self_y[last.h - 1] = last.self_x[last.w - 1] = 1;
+    last.self_y = last.need_y;  // Δ = 0 and the readout's planes (the diagonal of a symmetric kernel)
+    last.self_x = last.need_x;
     auto sources = [](const AxisMap& m, int64_t n_seg, const std::vector<char>& target) {
       std::vector<char> need(static_cast<size_t>(2 * n_seg - 1), 0);
       for (int64_t sgm = -(m.n - 1); sgm <= m.n - 1; ++sgm)
@@ -302,12 +303,16 @@ class CntkEngine final : public KernelEngine {
   struct Side {
     std::vector<double> xp;  // planar inputs: [input][channel][position]
     std::vector<T> A, B, Q;  // self quantities (see math::self_quantities): [input][per_input_]
+    // Plans with segments, x1 of a symmetric kernel: the readout sums of Σ and Θ of (x, x), per input.
+    std::vector<double> sum_c, sum_t;
   };
 
   struct Scratch {
     std::vector<T> c, t, tc, tt, stack;
     std::vector<T> acc_c[2], acc_t[2];  // the next segment's planes (ping-pong), for plans with segments
+    std::vector<double> gram;           // one row of the input covariance
     explicit Scratch(const CntkEngine& e) {
+      gram.assign(static_cast<size_t>(e.w0_), 0.0);
       for (int b = 0; b < 2; ++b) {
         acc_c[b].assign(static_cast<size_t>(e.acc_size_), T(0));
         acc_t[b].assign(static_cast<size_t>(e.acc_size_), T(0));
@@ -331,14 +336,22 @@ class CntkEngine final : public KernelEngine {
     side.B.assign(side.A.size(), T(0));
     side.Q.assign(side.A.size(), T(0));
     if (segs_.size() > 1) {
-      // The self pass of the pair (x, x): each segment's plane Δ = 0 records its maps first.
+      // The self pass of the pair (x, x): each segment's plane Δ = 0 records its maps first. For a symmetric
+      // kernel it computes the diagonal's readout (Σ and Θ) too, which the tiles then take.
+      const bool keep_self = symmetric_;
+      side.sum_c.assign(static_cast<size_t>(keep_self ? n : 0), 0.0);
+      side.sum_t.assign(side.sum_c.size(), 0.0);
 #pragma omp parallel num_threads(options_.ctx.num_threads())
       {
         Scratch w(*this);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t i = 0; i < n; ++i) {
           double a = 0, b = 0;
-          run_pair(side, i, side, i, w, false, &side, a, b);
+          run_pair(side, i, side, i, w, keep_self, &side, a, b);
+          if (keep_self) {
+            side.sum_c[i] = a;
+            side.sum_t[i] = b;
+          }
           if (post_needs_self_) {
             T c, t;
             finish(a, 0.0, side, i, side, i, false, &side, c, t);
@@ -467,8 +480,8 @@ class CntkEngine final : public KernelEngine {
   // The pair (x1[i], x2[j]) through a plan with segments: each segment's planes (those the readout needs, or
   // in self mode those the self maps need) run through the segment's steps and are added into the next
   // segment's planes; the last segment's are summed for the readout. record (i = j): self mode, where each
-  // segment's plane Δ = 0 first records the segment's self maps, and the readout sum is computed only when
-  // layers after the readout need it. Planes and their contributions always come in the same order, so the
+  // segment's plane Δ = 0 first records the segment's self maps, and the readout sums are computed when
+  // layers after the readout need them or (with_ntk) for the diagonal of a symmetric kernel. Planes and their contributions always come in the same order, so the
   // self pass and the pair (i, i) of a tile agree bit for bit.
   void run_pair(const Side& s1, int64_t i, const Side& s2, int64_t j, Scratch& w, bool with_ntk, Side* record,
                 double& sum_c, double& sum_t) const {
@@ -482,7 +495,7 @@ class CntkEngine final : public KernelEngine {
       const int gi = static_cast<int>(g);
       if (record) run_segment(gi, s1, i, s2, j, 0, 0, w, in_c, in_t, false, record, hd, wd);
       if (g + 1 == segs_.size()) {
-        if (record && !post_needs_self_) return;
+        if (record && !post_needs_self_ && !with_ntk) return;
         for (const auto& pl : planes_) {
           if (!run_segment(gi, s1, i, s2, j, pl.first, pl.second, w, in_c, in_t, with_ntk, nullptr, hd, wd))
             continue;
@@ -584,14 +597,18 @@ class CntkEngine final : public KernelEngine {
       const double* X1 = s1.xp.data() + i * c0_ * P;
       const double* X2 = s2.xp.data() + j * c0_ * P;
       const double inv_c = 1.0 / static_cast<double>(c0_);
+      double* acc = w.gram.data();
       for (int64_t r = 0; r < hd; ++r) {
         T* row = C + (B + r) * SS + B;
         const int64_t p0 = (r + oy1) * w0_ + ox1, q0 = (r + oy2) * w0_ + ox2;
-        for (int64_t col = 0; col < wd; ++col) {
-          double acc = 0;
-          for (int64_t ch = 0; ch < c0_; ++ch) acc += X1[ch * P + p0 + col] * X2[ch * P + q0 + col];
-          row[col] = static_cast<T>(acc * inv_c);
+        // Channel by channel over the row (the same sums, in the same order, as channel-inner loops).
+        std::fill(acc, acc + wd, 0.0);
+        for (int64_t ch = 0; ch < c0_; ++ch) {
+          const double* a = X1 + ch * P + p0;
+          const double* b = X2 + ch * P + q0;
+          for (int64_t col = 0; col < wd; ++col) acc[col] += a[col] * b[col];
         }
+        for (int64_t col = 0; col < wd; ++col) row[col] = static_cast<T>(acc[col] * inv_c);
       }
     } else {
       // The boundary's window means: 1/k⁴ of the tap-pair sums for avgpool, 1/k² of the tap sums and the
