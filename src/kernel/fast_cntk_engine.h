@@ -690,23 +690,43 @@ class CntkEngine final : public KernelEngine {
           const T* B2 = s2.B.data() + j * per_input_ + off;
           const T* Q1 = s1.Q.data() + i * per_input_ + off;
           const T* Q2 = s2.Q.data() + j * per_input_ + off;
-          for (int64_t r = 0; r < hd; ++r) {
-            T* cr = C + (B + r) * SS + B;
-            T* tr = Th + (B + r) * SS + B;
-            const int64_t o1 = (r + oy1) * wd_img + ox1, o2 = (r + oy2) * wd_img + ox2;
-            for (int64_t col = 0; col < wd; col += S::W) {
-              const M m = S::tail(wd - col);
-              V c = S::loadm(m, cr + col), t = with_ntk ? S::loadm(m, tr + col) : S::zero();
-              const V b1 = S::loadm(m, B1 + o1 + col), b2 = S::loadm(m, B2 + o2 + col);
-              if (st.kind == FastStep::kAct) {
-                apply_act<S>(k, c, t, with_ntk, S::loadm(m, A1 + o1 + col), b1, S::loadm(m, Q1 + o1 + col),
-                             S::loadm(m, A2 + o2 + col), b2, S::loadm(m, Q2 + o2 + col));
-              } else {
-                math::layernorm_map<S>(c, t, with_ntk, b1, b2);
+          // The rows of the plane, with the map chosen once per step (ABRelu: by the range of each vector's
+          // correlations, see arc_cosine_lanes).
+          auto rows = [&](auto map) {
+            for (int64_t r = 0; r < hd; ++r) {
+              T* cr = C + (B + r) * SS + B;
+              T* tr = Th + (B + r) * SS + B;
+              const int64_t o1 = (r + oy1) * wd_img + ox1, o2 = (r + oy2) * wd_img + ox2;
+              for (int64_t col = 0; col < wd; col += S::W) {
+                const M m = S::tail(wd - col);
+                V c = S::loadm(m, cr + col), t = with_ntk ? S::loadm(m, tr + col) : S::zero();
+                map(m, c, t, o1 + col, o2 + col);
+                S::storem(cr + col, m, c);
+                if (with_ntk) S::storem(tr + col, m, t);
               }
-              S::storem(cr + col, m, c);
-              if (with_ntk) S::storem(tr + col, m, t);
             }
+          };
+          if (st.kind == FastStep::kLayerNorm) {
+            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
+              math::layernorm_map<S>(c, t, with_ntk, S::loadm(m, B1 + p1), S::loadm(m, B2 + p2));
+            });
+          } else if (st.act.kind == ActKind::kABRelu && k.act.abrelu.relu) {
+            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
+              arc_cosine_lanes<S, true>(k.act.abrelu, c, t, with_ntk, S::loadm(m, A1 + p1), S::loadm(m, B1 + p1),
+                                        S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2), S::loadm(m, B2 + p2),
+                                        S::loadm(m, Q2 + p2));
+            });
+          } else if (st.act.kind == ActKind::kABRelu) {
+            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
+              arc_cosine_lanes<S, false>(k.act.abrelu, c, t, with_ntk, S::loadm(m, A1 + p1),
+                                         S::loadm(m, B1 + p1), S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2),
+                                         S::loadm(m, B2 + p2), S::loadm(m, Q2 + p2));
+            });
+          } else {
+            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
+              apply_act<S>(k, c, t, with_ntk, S::loadm(m, A1 + p1), S::loadm(m, B1 + p1), S::loadm(m, Q1 + p1),
+                           S::loadm(m, A2 + p2), S::loadm(m, B2 + p2), S::loadm(m, Q2 + p2));
+            });
           }
           break;
         }
