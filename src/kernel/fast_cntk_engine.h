@@ -588,9 +588,16 @@ class CntkEngine final : public KernelEngine {
     (void)ox2;
     T* C = w.c.data();
     T* Th = w.t.data();
-    const int64_t region = (hd + 2 * B + 1) * SS;
-    std::fill(C, C + region, T(0));
-    if (with_ntk) std::fill(Th, Th + region, T(0));
+    // Zero the border around the plane (what earlier, larger planes left there); Σ of the plane itself (and
+    // Θ in later segments) is written in full below.
+    auto clear_border = [&](T* X) {
+      std::fill(X, X + B * SS + B, T(0));
+      for (int64_t r = 0; r < hd; ++r) std::fill(X + (B + r) * SS + B + wd, X + (B + r + 1) * SS + B, T(0));
+      std::fill(X + (B + hd) * SS, X + (hd + 2 * B + 1) * SS, T(0));
+    };
+    clear_border(C);
+    if (with_ntk && g == 0) std::fill(Th, Th + (hd + 2 * B + 1) * SS, T(0));  // Θ of the input is 0
+    if (with_ntk && g > 0) clear_border(Th);
     if (g == 0) {
       // Input covariance x1(p) . x2(p + Δ) / C, in double as the reference engine.
       const int64_t P = h0_ * w0_;
