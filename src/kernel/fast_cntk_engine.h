@@ -9,9 +9,18 @@
 // readout, the layers act on one number per pair. Threads take pairs, or groups of planes of a pair when a
 // tile has few pairs; the plane groups are fixed, so results do not depend on the thread count.
 //
-// Scope (anything else falls back to the reference engine): image inputs; conv(k, stride=1, pad=same|valid),
-// dense, closed-form activations, layernorm, identity and residual blocks before the readout; one gap or
-// flatten readout; then dense, closed-form activations, layernorm, identity, residual blocks.
+// Layers that mix the planes (avgpool, strided or circular convolutions) end a segment: plane Δ' of the next
+// segment at position u sums the pairs (s u + a - pad, s (u + Δ') + b - pad) of the previous one over the
+// window's taps (all pairs a, b for avgpool, a = b for a convolution; wrapped for circular padding), that
+// is the old planes s Δ' + b - a (+- the image size where a window wraps). Each plane of a segment runs
+// through the segment's steps in L1 as above and is then added into the next segment's planes (per-axis runs
+// of contributions, in a fixed order); only the planes the readout needs are computed, and such plans run
+// each pair on one thread.
+//
+// Scope (anything else falls back to the reference engine): image inputs; conv (any window, stride and
+// padding), avgpool, dense, closed-form activations, layernorm, identity and residual blocks before the
+// readout (no avgpool, strided or circular convolution inside a residual block); one gap or flatten readout;
+// then dense, closed-form activations, layernorm, identity, residual blocks.
 //
 // Included by fast_cntk_<isa>.cpp inside the ISA's target region (see fast_isa.h).
 #pragma once
