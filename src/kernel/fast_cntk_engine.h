@@ -213,8 +213,9 @@ class CntkEngine final : public KernelEngine {
     m.stride = s;
     m.by_src.assign(static_cast<size_t>(2 * n - 1), {});
     const math::Window1d win = math::window_1d(n, k, s, pad);
-    NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, win.out == n_out, "fast engine: window of %lld -> %lld, not %lld",
-                          (long long)n, (long long)win.out, (long long)n_out);
+    NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, win.out == n_out,
+                          "fast engine: window of %lld -> %lld, not %lld", (long long)n, (long long)win.out,
+                          (long long)n_out);
     for (int64_t d = -(n_out - 1); d <= n_out - 1; ++d) {
       const int64_t lo = std::max<int64_t>(0, -d), hi = n_out - std::max<int64_t>(0, d);
       for (int a = 0; a < k; ++a)
@@ -233,7 +234,8 @@ class CntkEngine final : public KernelEngine {
               continue;
             }
             const int64_t sg = v2 - v1, so = v1 - std::max<int64_t>(0, -sg), dof = u - lo;
-            if (cur.len > 0 && sg == sigma && dof == cur.dst_off + cur.len && so == cur.src_off + s * cur.len) {
+            if (cur.len > 0 && sg == sigma && dof == cur.dst_off + cur.len &&
+                so == cur.src_off + s * cur.len) {
               ++cur.len;
             } else {
               flush();
@@ -468,7 +470,8 @@ class CntkEngine final : public KernelEngine {
       plane_sum(w, hd, wd, with_ntk, sum_c, sum_t);
   }
 
-  void plane_sum(const Scratch& w, int64_t hd, int64_t wd, bool with_ntk, double& sum_c, double& sum_t) const {
+  void plane_sum(const Scratch& w, int64_t hd, int64_t wd, bool with_ntk, double& sum_c,
+                 double& sum_t) const {
     const int64_t B = border_, SS = stride_;
     const T* C = w.c.data();
     const T* Th = w.t.data();
@@ -490,8 +493,9 @@ class CntkEngine final : public KernelEngine {
   // in self mode those the self maps need) run through the segment's steps and are added into the next
   // segment's planes; the last segment's are summed for the readout. record (i = j): self mode, where each
   // segment's plane Δ = 0 first records the segment's self maps, and the readout sums are computed when
-  // layers after the readout need them or (with_ntk) for the diagonal of a symmetric kernel. Planes and their contributions always come in the same order, so the
-  // self pass and the pair (i, i) of a tile agree bit for bit.
+  // layers after the readout need them or (with_ntk) for the diagonal of a symmetric kernel. Planes and their
+  // contributions always come in the same order, so the self pass and the pair (i, i) of a tile agree bit for
+  // bit.
   void run_pair(const Side& s1, int64_t i, const Side& s2, int64_t j, Scratch& w, bool with_ntk, Side* record,
                 double& sum_c, double& sum_t) const {
     sum_c = sum_t = 0;
@@ -541,8 +545,8 @@ class CntkEngine final : public KernelEngine {
   }
 
   // Adds the segment's plane (dy, dx), as it leaves the segment's last step, into the next segment's planes
-  // through the boundary's runs (see AxisMap): run pairs (ry, rx) add the source rows ry.src_off + s r, columns
-  // rx.src_off + s c, to the target rows ry.dst_off + r, columns rx.dst_off + c of the target plane
+  // through the boundary's runs (see AxisMap): run pairs (ry, rx) add the source rows ry.src_off + s r,
+  // columns rx.src_off + s c, to the target rows ry.dst_off + r, columns rx.dst_off + c of the target plane
   // (ry.dst, rx.dst), in a fixed order.
   void scatter(const Segment& sg, const Segment& next, const Scratch& w, int dy, int dx, T* out_c, T* out_t,
                bool with_ntk, const std::vector<char>& ty, const std::vector<char>& tx) const {
@@ -728,9 +732,9 @@ class CntkEngine final : public KernelEngine {
             });
           } else if (st.act.kind == ActKind::kABRelu && k.act.abrelu.relu) {
             rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
-              arc_cosine_lanes<S, true>(k.act.abrelu, c, t, with_ntk, S::loadm(m, A1 + p1), S::loadm(m, B1 + p1),
-                                        S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2), S::loadm(m, B2 + p2),
-                                        S::loadm(m, Q2 + p2));
+              arc_cosine_lanes<S, true>(k.act.abrelu, c, t, with_ntk, S::loadm(m, A1 + p1),
+                                        S::loadm(m, B1 + p1), S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2),
+                                        S::loadm(m, B2 + p2), S::loadm(m, Q2 + p2));
             });
           } else if (st.act.kind == ActKind::kABRelu) {
             rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
@@ -740,8 +744,9 @@ class CntkEngine final : public KernelEngine {
             });
           } else {
             rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
-              apply_act<S>(k, c, t, with_ntk, S::loadm(m, A1 + p1), S::loadm(m, B1 + p1), S::loadm(m, Q1 + p1),
-                           S::loadm(m, A2 + p2), S::loadm(m, B2 + p2), S::loadm(m, Q2 + p2));
+              apply_act<S>(k, c, t, with_ntk, S::loadm(m, A1 + p1), S::loadm(m, B1 + p1),
+                           S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2), S::loadm(m, B2 + p2),
+                           S::loadm(m, Q2 + p2));
             });
           }
           break;

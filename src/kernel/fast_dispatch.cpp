@@ -207,10 +207,11 @@ void register_engines(EngineRegistry& registry) {
     e.name = std::string("fast-") + isa_name(isa);
     e.family = "fast";
     e.device = Device::kCpu;
-    e.description = std::string("fused CPU kernels on ") + (isa == Isa::kAvx512 ? "AVX-512" : "AVX2") +
-                    " vectors: fully-connected (BLAS Gram + one pass over all layers) and convolutional "
-                    "(offset planes; avgpool, strided and circular convolutions combine them between segments) "
-                    "networks with closed-form layers";
+    e.description =
+        std::string("fused CPU kernels on ") + (isa == Isa::kAvx512 ? "AVX-512" : "AVX2") +
+        " vectors: fully-connected (BLAS Gram + one pass over all layers) and convolutional "
+        "(offset planes; avgpool, strided and circular convolutions combine them between segments) "
+        "networks with closed-form layers";
     e.why_not = [isa](const EngineCase& c) {
       std::string why = isa_unavailable(isa);
       if (!why.empty()) return why;

@@ -137,13 +137,14 @@ Case random_pooled_cnn(uint64_t seed, bool gap) {
     const int k = 1 + static_cast<int>(rng() % 3);
     const int stride = rng() % 3 == 0 ? 2 + static_cast<int>(rng() % 2) : 1;
     const char* pad = pads[rng() % 3];
-    return random_affine(rng, "conv", std::to_string(k) + ", stride=" + std::to_string(stride) + ", pad=" + pad);
+    return random_affine(rng, "conv",
+                         std::to_string(k) + ", stride=" + std::to_string(stride) + ", pad=" + pad);
   };
   auto pool = [&]() {
     const int k = 1 + static_cast<int>(rng() % 3);
     const int stride = 1 + static_cast<int>(rng() % 3);
-    return "avgpool(" + std::to_string(k) + ", stride=" + std::to_string(stride) + ", pad=" + pads[rng() % 3] +
-           ")";
+    return "avgpool(" + std::to_string(k) + ", stride=" + std::to_string(stride) +
+           ", pad=" + pads[rng() % 3] + ")";
   };
   auto act = [&]() { return random_activation(rng); };
   std::string a = conv();
@@ -172,8 +173,8 @@ bool circular_window_covers_image(const Architecture& arch, const ExampleShape& 
     const ArchOp& op = arch.ops()[k];
     if (op.kind != ArchOp::Kind::kLayer) continue;
     const LayerStep st = op.layer->step();
-    if ((st.kind == StepKind::kConv || st.kind == StepKind::kAvgPool) && st.window.pad == Padding::kCircular &&
-        st.window.k >= std::min(shapes[k].height, shapes[k].width))
+    if ((st.kind == StepKind::kConv || st.kind == StepKind::kAvgPool) &&
+        st.window.pad == Padding::kCircular && st.window.k >= std::min(shapes[k].height, shapes[k].width))
       return true;
   }
   return false;
@@ -302,7 +303,8 @@ TEST_P(EngineAxis, PooledStridedCircularRandomArchitectures) {
 // readout (which need the self pass's readout of (x, x)).
 TEST_P(EngineAxis, PooledEdgeCases) {
   const DType dt = dtype();
-  const Tensor x1 = testing::random_tensor({4, 7, 9, 2}, 41), x2 = testing::random_tensor({3, 7, 9, 2}, 42, 1.3);
+  const Tensor x1 = testing::random_tensor({4, 7, 9, 2}, 41),
+               x2 = testing::random_tensor({3, 7, 9, 2}, 42, 1.3);
   for (const char* a :
        {"conv(3, w_std=1.3, b_std=0.2), relu, avgpool(3, stride=2), conv(2, b_std=0.1), erf, flatten, dense",
         "conv(2), gelu, avgpool(3, stride=1, pad=valid), conv(3, stride=2, pad=valid), relu, gap, dense, "
@@ -336,10 +338,12 @@ TEST_P(EngineAxis, MyrtleNetworks) {
     blocks(b);
     s += "avgpool(2, stride=2), ";
     blocks(d);
-    s += three_pools ? "avgpool(2, stride=2), avgpool(2, stride=2), avgpool(2, stride=2), " : "avgpool(8, stride=8), ";
+    s += three_pools ? "avgpool(2, stride=2), avgpool(2, stride=2), avgpool(2, stride=2), "
+                     : "avgpool(8, stride=8), ";
     return s + "flatten, dense(w_std=1.4142135623730951)";
   };
-  const Tensor x1 = testing::random_tensor({2, 32, 32, 3}, 51), x2 = testing::random_tensor({1, 32, 32, 3}, 52);
+  const Tensor x1 = testing::random_tensor({2, 32, 32, 3}, 51),
+               x2 = testing::random_tensor({1, 32, 32, 3}, 52);
   KernelOptions o = testing::options(Parameterization::kNtk, dt);
   o.engine = engine();
   for (const std::string& a : {myrtle(2, 1, 1, false), myrtle(2, 2, 2, false), myrtle(3, 3, 3, false)}) {
@@ -360,8 +364,7 @@ TEST_P(EngineAxis, ArbitraryTilesAndThreads) {
   };
   const std::vector<Input> inputs = {
       {"repeat(3, dense(w_std=1.5, b_std=0.1), relu), dense", testing::random_tensor({41, 9}, 7)},
-      {"repeat(3, conv(3, w_std=1.5, b_std=0.1), relu), gap, dense",
-       testing::random_tensor({9, 5, 6, 2}, 8)},
+      {"repeat(3, conv(3, w_std=1.5, b_std=0.1), relu), gap, dense", testing::random_tensor({9, 5, 6, 2}, 8)},
       {"conv(3, w_std=1.5, b_std=0.1), relu, avgpool(2, stride=2), conv(3, stride=2, pad=circular), relu, "
        "gap, dense, relu, dense",
        testing::random_tensor({9, 7, 9, 2}, 9)}};
