@@ -9,9 +9,18 @@
 // readout, the layers act on one number per pair. Threads take pairs, or groups of planes of a pair when a
 // tile has few pairs; the plane groups are fixed, so results do not depend on the thread count.
 //
-// Scope (anything else falls back to the reference engine): image inputs; conv(k, stride=1, pad=same|valid),
-// dense, closed-form activations, layernorm, identity and residual blocks before the readout; one gap or
-// flatten readout; then dense, closed-form activations, layernorm, identity, residual blocks.
+// Layers that mix the planes (avgpool, strided or circular convolutions) end a segment: plane Δ' of the next
+// segment at position u sums the pairs (s u + a - pad, s (u + Δ') + b - pad) of the previous one over the
+// window's taps (all pairs a, b for avgpool, a = b for a convolution; wrapped for circular padding), that
+// is the old planes s Δ' + b - a (+- the image size where a window wraps). Each plane of a segment runs
+// through the segment's steps in L1 as above and is then added into the next segment's planes (per-axis runs
+// of contributions, in a fixed order); only the planes the readout needs are computed, and such plans run
+// each pair on one thread.
+//
+// Scope (anything else falls back to the reference engine): image inputs; conv (any window, stride and
+// padding), avgpool, dense, closed-form activations, layernorm, identity and residual blocks before the
+// readout (no avgpool, strided or circular convolution inside a residual block); one gap or flatten readout;
+// then dense, closed-form activations, layernorm, identity, residual blocks.
 //
 // Included by fast_cntk_<isa>.cpp inside the ISA's target region (see fast_isa.h).
 #pragma once
@@ -55,14 +64,17 @@ class CntkEngine final : public KernelEngine {
       per_input_ += static_cast<int>(s) < readout_ ? st.h * st.w : 1;
       if (static_cast<int>(s) > readout_) post_needs_self_ = true;
     }
+    build_segments();
     const bool gap = plan_.steps[readout_].kind == FastStep::kGap;
+    const int64_t hl = segs_.back().h, wl = segs_.back().w;
     if (gap) {
-      for (int64_t dy = -(h0_ - 1); dy <= h0_ - 1; ++dy)
-        for (int64_t dx = -(w0_ - 1); dx <= w0_ - 1; ++dx)
+      for (int64_t dy = -(hl - 1); dy <= hl - 1; ++dy)
+        for (int64_t dx = -(wl - 1); dx <= wl - 1; ++dx)
           planes_.push_back({static_cast<int>(dy), static_cast<int>(dx)});
     } else {
       planes_.push_back({0, 0});
     }
+    build_needs(gap);
     const int64_t groups = std::min<int64_t>(16, static_cast<int64_t>(planes_.size()));
     for (int64_t g = 0; g < groups; ++g)
       group_begin_.push_back(static_cast<int>(g * static_cast<int64_t>(planes_.size()) / groups));
@@ -105,7 +117,8 @@ class CntkEngine final : public KernelEngine {
     const int64_t np = static_cast<int64_t>(pairs.size());
     const int64_t groups = static_cast<int64_t>(group_begin_.size()) - 1;
     const int threads = options_.ctx.num_threads();
-    const bool split = np < 4 * threads;
+    // A plan with segments runs each pair on one thread (its planes feed each other across the boundaries).
+    const bool split = segs_.size() == 1 && np < 4 * threads;
     const int64_t items = split ? np * groups : np;
     const bool with_ntk = ntk != nullptr;
     std::vector<double> sums(static_cast<size_t>(np * groups * 2), 0.0);
@@ -116,6 +129,17 @@ class CntkEngine final : public KernelEngine {
       for (int64_t it = 0; it < items; ++it) {
         const int64_t p = split ? it / groups : it;
         const int64_t g0 = split ? it % groups : 0, g1 = split ? g0 + 1 : groups;
+        if (segs_.size() > 1) {
+          const int64_t i = pairs[p].first, j = pairs[p].second;
+          if (symmetric_ && i == j) {
+            // The self pass computed this pair's readout sums already (in the same order: bit for bit).
+            sums[p * groups * 2] = s1.sum_c[i];
+            sums[p * groups * 2 + 1] = s1.sum_t[i];
+            continue;
+          }
+          run_pair(s1, i, s2, j, w, with_ntk, nullptr, sums[p * groups * 2], sums[p * groups * 2 + 1]);
+          continue;
+        }
         for (int64_t g = g0; g < g1; ++g) {
           double sc = 0, st = 0;
           for (int q = group_begin_[g]; q < group_begin_[g + 1]; ++q) {
@@ -153,14 +177,157 @@ class CntkEngine final : public KernelEngine {
   }
 
  private:
+  // One axis of a segment boundary, as runs of contributions: the target plane offset index dst (δ' + n_out
+  // - 1), the target positions dst_off .. dst_off + len - 1 (local to the target plane) and the source
+  // positions src_off, src_off + s, ... (local to the source plane). by_src[σ + n - 1]: the runs read from
+  // the source plane offset σ, in a fixed order (target offset, taps a and b, position).
+  struct AxisRun {
+    int dst, dst_off, src_off, len;
+  };
+  struct AxisMap {
+    int64_t n = 1, n_out = 1, stride = 1;
+    std::vector<std::vector<AxisRun>> by_src;
+  };
+
+  // A run of steps [begin, end) between boundaries (the readout ends the last one) on images of h x w at its
+  // start. off: where the planes (dy, dx) lie in the accumulated input of a later segment, index (dy + h - 1)
+  // (2w - 1) + dx + w - 1, total values in all; (my, mx): the boundary that ends the segment (not the last);
+  // need_* / self_*: the plane offsets per axis that the pair pass / the self pass compute.
+  struct Segment {
+    int begin = 0, end = 0;
+    int64_t h = 1, w = 1;
+    std::vector<int64_t> off;
+    int64_t total = 0;
+    AxisMap my, mx;
+    std::vector<char> need_y, need_x, self_y, self_x;
+  };
+
+  // The runs of one axis of a boundary (source length n, target n_out): target plane δ' at position u sums,
+  // over the tap pairs (a, b) (all pairs for a pool, a = b for a convolution), the source pair at positions
+  // v1 = s u + a - pad and v2 = s (u + δ') + b - pad (math::window_index: skipped in zero padding, wrapped
+  // for circular padding), which is plane v2 - v1 at v1.
+  static AxisMap build_axis(int64_t n, int64_t n_out, int k, int s, Padding pad, bool pool) {
+    AxisMap m;
+    m.n = n;
+    m.n_out = n_out;
+    m.stride = s;
+    m.by_src.assign(static_cast<size_t>(2 * n - 1), {});
+    const math::Window1d win = math::window_1d(n, k, s, pad);
+    NTK_THROW_KIND_IF_NOT(ErrorKind::kInternal, win.out == n_out,
+                          "fast engine: window of %lld -> %lld, not %lld", (long long)n, (long long)win.out,
+                          (long long)n_out);
+    for (int64_t d = -(n_out - 1); d <= n_out - 1; ++d) {
+      const int64_t lo = std::max<int64_t>(0, -d), hi = n_out - std::max<int64_t>(0, d);
+      for (int a = 0; a < k; ++a)
+        for (int b = pool ? 0 : a; b < (pool ? k : a + 1); ++b) {
+          AxisRun cur{0, 0, 0, 0};
+          int64_t sigma = 0;
+          auto flush = [&]() {
+            if (cur.len > 0) m.by_src[static_cast<size_t>(sigma + n - 1)].push_back(cur);
+            cur.len = 0;
+          };
+          for (int64_t u = lo; u < hi; ++u) {
+            const int64_t v1 = math::window_index(u, a, s, win.pad_lo, n, pad);
+            const int64_t v2 = math::window_index(u + d, b, s, win.pad_lo, n, pad);
+            if (v1 < 0 || v2 < 0) {
+              flush();
+              continue;
+            }
+            const int64_t sg = v2 - v1, so = v1 - std::max<int64_t>(0, -sg), dof = u - lo;
+            if (cur.len > 0 && sg == sigma && dof == cur.dst_off + cur.len &&
+                so == cur.src_off + s * cur.len) {
+              ++cur.len;
+            } else {
+              flush();
+              cur = AxisRun{static_cast<int>(d + n_out - 1), static_cast<int>(dof), static_cast<int>(so), 1};
+              sigma = sg;
+            }
+          }
+          flush();
+        }
+    }
+    return m;
+  }
+
+  void build_segments() {
+    Segment first;
+    first.begin = 0;
+    first.h = h0_;
+    first.w = w0_;
+    segs_.push_back(first);
+    for (int s = 0; s < readout_; ++s) {
+      const FastStep& st = plan_.steps[s];
+      if (st.kind != FastStep::kBoundary) continue;
+      Segment& prev = segs_.back();
+      prev.end = s;
+      prev.my = build_axis(st.h, st.h_out, st.k, st.stride, st.pad, st.pool);
+      prev.mx = build_axis(st.w, st.w_out, st.k, st.stride, st.pad, st.pool);
+      Segment next;
+      next.begin = s + 1;
+      next.h = st.h_out;
+      next.w = st.w_out;
+      segs_.push_back(next);
+    }
+    segs_.back().end = readout_;
+    acc_size_ = 0;
+    for (size_t g = 1; g < segs_.size(); ++g) {
+      Segment& sg = segs_[g];
+      sg.off.assign(static_cast<size_t>((2 * sg.h - 1) * (2 * sg.w - 1)), 0);
+      for (int64_t dy = -(sg.h - 1); dy <= sg.h - 1; ++dy)
+        for (int64_t dx = -(sg.w - 1); dx <= sg.w - 1; ++dx) {
+          sg.off[static_cast<size_t>((dy + sg.h - 1) * (2 * sg.w - 1) + dx + sg.w - 1)] = sg.total;
+          sg.total += (sg.h - std::abs(dy)) * (sg.w - std::abs(dx));
+        }
+      acc_size_ = std::max(acc_size_, sg.total);
+    }
+  }
+
+  // The planes each segment computes, per axis, from the readout's back through the boundaries: a source
+  // offset is needed when a run from it reaches a needed target offset. The self pass needs Δ = 0 of every
+  // segment (its self maps) and the readout's planes (the readout of (x, x): for the layers after the
+  // readout, and the diagonal of a symmetric kernel).
+  void build_needs(bool gap) {
+    Segment& last = segs_.back();
+    last.need_y.assign(static_cast<size_t>(2 * last.h - 1), gap ? 1 : 0);
+    last.need_x.assign(static_cast<size_t>(2 * last.w - 1), gap ? 1 : 0);
+    last.need_y[last.h - 1] = last.need_x[last.w - 1] = 1;
+    last.self_y = last.need_y;  // Δ = 0 and the readout's planes (the diagonal of a symmetric kernel)
+    last.self_x = last.need_x;
+    auto sources = [](const AxisMap& m, int64_t n_seg, const std::vector<char>& target) {
+      std::vector<char> need(static_cast<size_t>(2 * n_seg - 1), 0);
+      for (int64_t sgm = -(m.n - 1); sgm <= m.n - 1; ++sgm)
+        for (const AxisRun& r : m.by_src[static_cast<size_t>(sgm + m.n - 1)])
+          if (target[r.dst]) need[static_cast<size_t>(sgm + n_seg - 1)] = 1;
+      return need;
+    };
+    for (size_t g = segs_.size() - 1; g-- > 0;) {
+      Segment& sg = segs_[g];
+      const Segment& next = segs_[g + 1];
+      sg.need_y = sources(sg.my, sg.h, next.need_y);
+      sg.need_x = sources(sg.mx, sg.w, next.need_x);
+      sg.self_y = sources(sg.my, sg.h, next.self_y);
+      sg.self_x = sources(sg.mx, sg.w, next.self_x);
+      sg.self_y[sg.h - 1] = sg.self_x[sg.w - 1] = 1;
+    }
+  }
+
   struct Side {
     std::vector<double> xp;  // planar inputs: [input][channel][position]
     std::vector<T> A, B, Q;  // self quantities (see math::self_quantities): [input][per_input_]
+    // Plans with segments, x1 of a symmetric kernel: the readout sums of Σ and Θ of (x, x), per input.
+    std::vector<double> sum_c, sum_t;
   };
 
   struct Scratch {
     std::vector<T> c, t, tc, tt, stack;
+    std::vector<T> acc_c[2], acc_t[2];  // the next segment's planes (ping-pong), for plans with segments
+    std::vector<double> gram;           // one row of the input covariance
     explicit Scratch(const CntkEngine& e) {
+      gram.assign(static_cast<size_t>(e.w0_), 0.0);
+      for (int b = 0; b < 2; ++b) {
+        acc_c[b].assign(static_cast<size_t>(e.acc_size_), T(0));
+        acc_t[b].assign(static_cast<size_t>(e.acc_size_), T(0));
+      }
       const size_t n = static_cast<size_t>(e.buf_rows_ * e.stride_ + S::W);
       c.assign(n, T(0));
       t.assign(n, T(0));
@@ -179,6 +346,31 @@ class CntkEngine final : public KernelEngine {
     side.A.assign(static_cast<size_t>(n * std::max<int64_t>(per_input_, 1)), T(0));
     side.B.assign(side.A.size(), T(0));
     side.Q.assign(side.A.size(), T(0));
+    if (segs_.size() > 1) {
+      // The self pass of the pair (x, x): each segment's plane Δ = 0 records its maps first. For a symmetric
+      // kernel it computes the diagonal's readout (Σ and Θ) too, which the tiles then take.
+      const bool keep_self = symmetric_;
+      side.sum_c.assign(static_cast<size_t>(keep_self ? n : 0), 0.0);
+      side.sum_t.assign(side.sum_c.size(), 0.0);
+#pragma omp parallel num_threads(options_.ctx.num_threads())
+      {
+        Scratch w(*this);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t i = 0; i < n; ++i) {
+          double a = 0, b = 0;
+          run_pair(side, i, side, i, w, keep_self, &side, a, b);
+          if (keep_self) {
+            side.sum_c[i] = a;
+            side.sum_t[i] = b;
+          }
+          if (post_needs_self_) {
+            T c, t;
+            finish(a, 0.0, side, i, side, i, false, &side, c, t);
+          }
+        }
+      }
+      return;
+    }
     // The plane Δ = 0 of the pair (x, x) is the position diagonal of Σ(x, x): it gives every self-variance
     // map.
 #pragma omp parallel num_threads(options_.ctx.num_threads())
@@ -267,41 +459,200 @@ class CntkEngine final : public KernelEngine {
     out_t = with_ntk ? lanes[0] : T(0);
   }
 
-  // One plane Δ = (dy, dx) of the pair (x1[i], x2[j]) through the layers up to the readout; returns the sums
-  // of Σ and Θ over the plane (the readout's numerator). record (Δ = 0, i = j): self mode, stores the self
-  // maps.
+  // One plane Δ = (dy, dx) of the pair (x1[i], x2[j]) through the layers up to the readout (plans of one
+  // segment); returns the sums of Σ and Θ over the plane (the readout's numerator). record (Δ = 0, i = j):
+  // self mode, stores the self maps.
   void run_plane(const Side& s1, int64_t i, const Side& s2, int64_t j, int dy, int dx, Scratch& w,
                  bool with_ntk, Side* record, double& sum_c, double& sum_t) const {
     sum_c = sum_t = 0;
+    int64_t hd = 0, wd = 0;
+    if (run_segment(0, s1, i, s2, j, dy, dx, w, nullptr, nullptr, with_ntk, record, hd, wd))
+      plane_sum(w, hd, wd, with_ntk, sum_c, sum_t);
+  }
+
+  void plane_sum(const Scratch& w, int64_t hd, int64_t wd, bool with_ntk, double& sum_c,
+                 double& sum_t) const {
     const int64_t B = border_, SS = stride_;
-    int64_t h = h0_, wd_img = w0_;
+    const T* C = w.c.data();
+    const T* Th = w.t.data();
+    double ac = 0, at = 0;
+    for (int64_t r = 0; r < hd; ++r) {
+      const T* cr = C + (B + r) * SS + B;
+      const T* tr = Th + (B + r) * SS + B;
+      for (int64_t col = 0; col < wd; col += S::W) {
+        const M m = S::tail(wd - col);
+        ac += S::sum(S::loadm(m, cr + col));
+        if (with_ntk) at += S::sum(S::loadm(m, tr + col));
+      }
+    }
+    sum_c = ac;
+    sum_t = at;
+  }
+
+  // The pair (x1[i], x2[j]) through a plan with segments: each segment's planes (those the readout needs, or
+  // in self mode those the self maps need) run through the segment's steps and are added into the next
+  // segment's planes; the last segment's are summed for the readout. record (i = j): self mode, where each
+  // segment's plane Δ = 0 first records the segment's self maps, and the readout sums are computed when
+  // layers after the readout need them or (with_ntk) for the diagonal of a symmetric kernel. Planes and their
+  // contributions always come in the same order, so the self pass and the pair (i, i) of a tile agree bit for
+  // bit.
+  void run_pair(const Side& s1, int64_t i, const Side& s2, int64_t j, Scratch& w, bool with_ntk, Side* record,
+                double& sum_c, double& sum_t) const {
+    sum_c = sum_t = 0;
+    const T* in_c = nullptr;
+    const T* in_t = nullptr;
+    int cur = 0;
+    int64_t hd = 0, wd = 0;
+    for (size_t g = 0; g < segs_.size(); ++g) {
+      const Segment& sg = segs_[g];
+      const int gi = static_cast<int>(g);
+      if (record) run_segment(gi, s1, i, s2, j, 0, 0, w, in_c, in_t, false, record, hd, wd);
+      if (g + 1 == segs_.size()) {
+        if (record && !post_needs_self_ && !with_ntk) return;
+        for (const auto& pl : planes_) {
+          if (!run_segment(gi, s1, i, s2, j, pl.first, pl.second, w, in_c, in_t, with_ntk, nullptr, hd, wd))
+            continue;
+          double a = 0, b = 0;
+          plane_sum(w, hd, wd, with_ntk, a, b);
+          sum_c += a;
+          sum_t += b;
+        }
+        return;
+      }
+      const Segment& next = segs_[g + 1];
+      T* out_c = w.acc_c[cur].data();
+      T* out_t = w.acc_t[cur].data();
+      std::fill(out_c, out_c + next.total, T(0));
+      if (with_ntk) std::fill(out_t, out_t + next.total, T(0));
+      const std::vector<char>& ny = record ? sg.self_y : sg.need_y;
+      const std::vector<char>& nx = record ? sg.self_x : sg.need_x;
+      const std::vector<char>& ty = record ? next.self_y : next.need_y;
+      const std::vector<char>& tx = record ? next.self_x : next.need_x;
+      for (int64_t dy = -(sg.h - 1); dy <= sg.h - 1; ++dy) {
+        if (!ny[dy + sg.h - 1]) continue;
+        for (int64_t dx = -(sg.w - 1); dx <= sg.w - 1; ++dx) {
+          if (!nx[dx + sg.w - 1]) continue;
+          if (!run_segment(gi, s1, i, s2, j, static_cast<int>(dy), static_cast<int>(dx), w, in_c, in_t,
+                           with_ntk, nullptr, hd, wd))
+            continue;
+          scatter(sg, next, w, static_cast<int>(dy), static_cast<int>(dx), out_c, out_t, with_ntk, ty, tx);
+        }
+      }
+      in_c = out_c;
+      in_t = out_t;
+      cur ^= 1;
+    }
+  }
+
+  // Adds the segment's plane (dy, dx), as it leaves the segment's last step, into the next segment's planes
+  // through the boundary's runs (see AxisMap): run pairs (ry, rx) add the source rows ry.src_off + s r,
+  // columns rx.src_off + s c, to the target rows ry.dst_off + r, columns rx.dst_off + c of the target plane
+  // (ry.dst, rx.dst), in a fixed order.
+  void scatter(const Segment& sg, const Segment& next, const Scratch& w, int dy, int dx, T* out_c, T* out_t,
+               bool with_ntk, const std::vector<char>& ty, const std::vector<char>& tx) const {
+    const int64_t B = border_, SS = stride_;
+    const T* C = w.c.data();
+    const T* Th = w.t.data();
+    const std::vector<AxisRun>& rys = sg.my.by_src[dy + sg.my.n - 1];
+    const std::vector<AxisRun>& rxs = sg.mx.by_src[dx + sg.mx.n - 1];
+    const int64_t s = sg.my.stride, wn = 2 * next.w - 1;
+    for (const AxisRun& ry : rys) {
+      if (!ty[ry.dst]) continue;
+      for (const AxisRun& rx : rxs) {
+        if (!tx[rx.dst]) continue;
+        const int64_t tw = next.w - std::abs(rx.dst - (next.w - 1));
+        const int64_t o = next.off[ry.dst * wn + rx.dst];
+        for (int64_t r = 0; r < ry.len; ++r) {
+          const int64_t d0 = o + (ry.dst_off + r) * tw + rx.dst_off;
+          const int64_t s0 = (B + ry.src_off + s * r) * SS + B + rx.src_off;
+          add_row(out_c + d0, C + s0, rx.len, s);
+          if (with_ntk) add_row(out_t + d0, Th + s0, rx.len, s);
+        }
+      }
+    }
+  }
+
+  static void add_row(T* dst, const T* src, int64_t n, int64_t s) {
+    if (s == 1) {
+      for (int64_t c = 0; c < n; c += S::W) {
+        const M m = S::tail(n - c);
+        S::storem(dst + c, m, S::loadm(m, dst + c) + S::loadm(m, src + c));
+      }
+      return;
+    }
+    for (int64_t c = 0; c < n; ++c) dst[c] += src[s * c];
+  }
+
+  // One plane Δ = (dy, dx) of segment g of the pair through the segment's steps, left in w.c and w.t
+  // (hd x wd at the border's origin); false when it leaves the image. Segment 0 starts from the input Gram;
+  // a later one from its planes in (in_c, in_t), scaled by the boundary's window (and mapped by its affine
+  // map for a convolution). record (Δ = 0, i = j): self mode, stores the self maps.
+  bool run_segment(int g, const Side& s1, int64_t i, const Side& s2, int64_t j, int dy, int dx, Scratch& w,
+                   const T* in_c, const T* in_t, bool with_ntk, Side* record, int64_t& hd_res,
+                   int64_t& wd_res) const {
+    const Segment& sg = segs_[g];
+    const int64_t B = border_, SS = stride_;
+    int64_t h = sg.h, wd_img = sg.w;
     int64_t hd = h - std::abs(dy), wd = wd_img - std::abs(dx);
-    if (hd <= 0 || wd <= 0) return;
+    if (hd <= 0 || wd <= 0) return false;
     const int64_t oy1 = std::max(0, -dy), ox1 = std::max(0, -dx), oy2 = std::max(0, dy),
                   ox2 = std::max(0, dx);
+    (void)oy2;
+    (void)ox2;
     T* C = w.c.data();
     T* Th = w.t.data();
-    const int64_t region = (hd + 2 * B + 1) * SS;
-    std::fill(C, C + region, T(0));
-    if (with_ntk) std::fill(Th, Th + region, T(0));
-    // Input covariance x1(p) . x2(p + Δ) / C, in double as the reference engine.
-    {
+    // Zero the border around the plane (what earlier, larger planes left there); Σ of the plane itself (and
+    // Θ in later segments) is written in full below.
+    auto clear_border = [&](T* X) {
+      std::fill(X, X + B * SS + B, T(0));
+      for (int64_t r = 0; r < hd; ++r) std::fill(X + (B + r) * SS + B + wd, X + (B + r + 1) * SS + B, T(0));
+      std::fill(X + (B + hd) * SS, X + (hd + 2 * B + 1) * SS, T(0));
+    };
+    clear_border(C);
+    if (with_ntk && g == 0) std::fill(Th, Th + (hd + 2 * B + 1) * SS, T(0));  // Θ of the input is 0
+    if (with_ntk && g > 0) clear_border(Th);
+    if (g == 0) {
+      // Input covariance x1(p) . x2(p + Δ) / C, in double as the reference engine.
       const int64_t P = h0_ * w0_;
       const double* X1 = s1.xp.data() + i * c0_ * P;
       const double* X2 = s2.xp.data() + j * c0_ * P;
       const double inv_c = 1.0 / static_cast<double>(c0_);
+      double* acc = w.gram.data();
       for (int64_t r = 0; r < hd; ++r) {
         T* row = C + (B + r) * SS + B;
         const int64_t p0 = (r + oy1) * w0_ + ox1, q0 = (r + oy2) * w0_ + ox2;
-        for (int64_t col = 0; col < wd; ++col) {
-          double acc = 0;
-          for (int64_t ch = 0; ch < c0_; ++ch) acc += X1[ch * P + p0 + col] * X2[ch * P + q0 + col];
-          row[col] = static_cast<T>(acc * inv_c);
+        // Channel by channel over the row (the same sums, in the same order, as channel-inner loops).
+        std::fill(acc, acc + wd, 0.0);
+        for (int64_t ch = 0; ch < c0_; ++ch) {
+          const double* a = X1 + ch * P + p0;
+          const double* b = X2 + ch * P + q0;
+          for (int64_t col = 0; col < wd; ++col) acc[col] += a[col] * b[col];
+        }
+        for (int64_t col = 0; col < wd; ++col) row[col] = static_cast<T>(acc[col] * inv_c);
+      }
+    } else {
+      // The boundary's window means: 1/k⁴ of the tap-pair sums for avgpool, 1/k² of the tap sums and the
+      // affine map for a convolution.
+      const FastStep& bs = plan_.steps[sg.begin - 1];
+      const StepConsts<S>& k = consts_[sg.begin - 1];
+      const V scale = S::set1(bs.pool ? k.inv_k2 * k.inv_k2 : k.inv_k2);
+      const int64_t o = sg.off[(dy + sg.h - 1) * (2 * sg.w - 1) + dx + sg.w - 1];
+      for (int64_t r = 0; r < hd; ++r) {
+        T* cr = C + (B + r) * SS + B;
+        T* tr = Th + (B + r) * SS + B;
+        const T* ic = in_c + o + r * wd;
+        const T* it = with_ntk ? in_t + o + r * wd : nullptr;
+        for (int64_t col = 0; col < wd; col += S::W) {
+          const M m = S::tail(wd - col);
+          V c = S::loadm(m, ic + col) * scale, t = with_ntk ? S::loadm(m, it + col) * scale : S::zero();
+          if (!bs.pool) math::affine_map<S>(k.affine, ntk_param_, c, t, with_ntk);
+          S::storem(cr + col, m, c);
+          if (with_ntk) S::storem(tr + col, m, t);
         }
       }
     }
     int sp = 0;
-    for (int s = 0; s < readout_; ++s) {
+    for (int s = sg.begin; s < sg.end; ++s) {
       const FastStep& st = plan_.steps[s];
       const StepConsts<S>& k = consts_[s];
       switch (st.kind) {
@@ -309,7 +660,7 @@ class CntkEngine final : public KernelEngine {
           const int64_t kk = st.k, pl = st.pad_lo;
           const int64_t shrink = st.valid ? kk - 1 : 0;
           const int64_t hd_out = hd - shrink, wd_out = wd - shrink;
-          if (hd_out <= 0 || wd_out <= 0) return;  // the plane leaves the image: contributes nothing
+          if (hd_out <= 0 || wd_out <= 0) return false;  // the plane leaves the image: contributes nothing
           conv_plane(k, st, C, Th, w.tc.data(), w.tt.data(), hd, wd, hd_out, wd_out, kk, pl, with_ntk);
           if (shrink) {
             // Clear what the smaller plane leaves of the old one, so the zero border stays zero.
@@ -359,23 +710,44 @@ class CntkEngine final : public KernelEngine {
           const T* B2 = s2.B.data() + j * per_input_ + off;
           const T* Q1 = s1.Q.data() + i * per_input_ + off;
           const T* Q2 = s2.Q.data() + j * per_input_ + off;
-          for (int64_t r = 0; r < hd; ++r) {
-            T* cr = C + (B + r) * SS + B;
-            T* tr = Th + (B + r) * SS + B;
-            const int64_t o1 = (r + oy1) * wd_img + ox1, o2 = (r + oy2) * wd_img + ox2;
-            for (int64_t col = 0; col < wd; col += S::W) {
-              const M m = S::tail(wd - col);
-              V c = S::loadm(m, cr + col), t = with_ntk ? S::loadm(m, tr + col) : S::zero();
-              const V b1 = S::loadm(m, B1 + o1 + col), b2 = S::loadm(m, B2 + o2 + col);
-              if (st.kind == FastStep::kAct) {
-                apply_act<S>(k, c, t, with_ntk, S::loadm(m, A1 + o1 + col), b1, S::loadm(m, Q1 + o1 + col),
-                             S::loadm(m, A2 + o2 + col), b2, S::loadm(m, Q2 + o2 + col));
-              } else {
-                math::layernorm_map<S>(c, t, with_ntk, b1, b2);
+          // The rows of the plane, with the map chosen once per step (ABRelu: by the range of each vector's
+          // correlations, see arc_cosine_lanes).
+          auto rows = [&](auto map) {
+            for (int64_t r = 0; r < hd; ++r) {
+              T* cr = C + (B + r) * SS + B;
+              T* tr = Th + (B + r) * SS + B;
+              const int64_t o1 = (r + oy1) * wd_img + ox1, o2 = (r + oy2) * wd_img + ox2;
+              for (int64_t col = 0; col < wd; col += S::W) {
+                const M m = S::tail(wd - col);
+                V c = S::loadm(m, cr + col), t = with_ntk ? S::loadm(m, tr + col) : S::zero();
+                map(m, c, t, o1 + col, o2 + col);
+                S::storem(cr + col, m, c);
+                if (with_ntk) S::storem(tr + col, m, t);
               }
-              S::storem(cr + col, m, c);
-              if (with_ntk) S::storem(tr + col, m, t);
             }
+          };
+          if (st.kind == FastStep::kLayerNorm) {
+            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
+              math::layernorm_map<S>(c, t, with_ntk, S::loadm(m, B1 + p1), S::loadm(m, B2 + p2));
+            });
+          } else if (st.act.kind == ActKind::kABRelu && k.act.abrelu.relu) {
+            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
+              arc_cosine_lanes<S, true>(k.act.abrelu, c, t, with_ntk, S::loadm(m, A1 + p1),
+                                        S::loadm(m, B1 + p1), S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2),
+                                        S::loadm(m, B2 + p2), S::loadm(m, Q2 + p2));
+            });
+          } else if (st.act.kind == ActKind::kABRelu) {
+            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
+              arc_cosine_lanes<S, false>(k.act.abrelu, c, t, with_ntk, S::loadm(m, A1 + p1),
+                                         S::loadm(m, B1 + p1), S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2),
+                                         S::loadm(m, B2 + p2), S::loadm(m, Q2 + p2));
+            });
+          } else {
+            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
+              apply_act<S>(k, c, t, with_ntk, S::loadm(m, A1 + p1), S::loadm(m, B1 + p1),
+                           S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2), S::loadm(m, B2 + p2),
+                           S::loadm(m, Q2 + p2));
+            });
           }
           break;
         }
@@ -400,18 +772,9 @@ class CntkEngine final : public KernelEngine {
           break;
       }
     }
-    double ac = 0, at = 0;
-    for (int64_t r = 0; r < hd; ++r) {
-      const T* cr = C + (B + r) * SS + B;
-      const T* tr = Th + (B + r) * SS + B;
-      for (int64_t col = 0; col < wd; col += S::W) {
-        const M m = S::tail(wd - col);
-        ac += S::sum(S::loadm(m, cr + col));
-        if (with_ntk) at += S::sum(S::loadm(m, tr + col));
-      }
-    }
-    sum_c = ac;
-    sum_t = at;
+    hd_res = hd;
+    wd_res = wd;
+    return true;
   }
 
   // k x k box sums over the plane (zero outside it), as a horizontal then a vertical pass, and the conv map.
@@ -474,6 +837,8 @@ class CntkEngine final : public KernelEngine {
   int64_t per_input_ = 0;
   bool post_needs_self_ = false;
   std::vector<std::pair<int, int>> planes_;
+  std::vector<Segment> segs_;
+  int64_t acc_size_ = 0;
   std::vector<int> group_begin_;
   Side side1_, side2_;
 };

@@ -12,6 +12,7 @@
 #include "layers/math/activations.h"
 #include "layers/math/affine.h"
 #include "layers/math/layernorm.h"
+#include "layers/math/window.h"
 
 namespace ntk::fast {
 namespace NTK_ISA {
@@ -73,6 +74,26 @@ inline void arc_cosine_rows(const math::ABReluAct::Consts<typename S::T>& k, typ
     all_rows(std::integral_constant<AcosRange, AcosRange::kCentral>());
   else
     all_rows(std::integral_constant<AcosRange, AcosRange::kAny>());
+}
+
+// ABRelu on one vector of pairs whose self quantities vary by lane (the CNTK engine's positions): as
+// arc_cosine_rows with one row, the range of the vector's correlations picks acos_sin's branch. Bit for bit
+// apply_act.
+template <class S, bool kRelu>
+NTK_ALWAYS_INLINE void arc_cosine_lanes(const math::ABReluAct::Consts<typename S::T>& k, typename S::V& c,
+                                        typename S::V& t, bool with_ntk, typename S::V a1, typename S::V b1,
+                                        typename S::V q1, typename S::V a2, typename S::V b2,
+                                        typename S::V q2) {
+  using T = typename S::T;
+  using math::AcosRange;
+  const typename S::V rho = math::clamped_correlation<S>(c, b1, b2);
+  const typename S::V half = S::set1(T(0.5));
+  if (S::gt(rho, half) == S::tail(S::W))
+    math::ABReluAct::map_correlated<S, AcosRange::kUpper, kRelu>(k, rho, c, t, with_ntk, a1, q1, a2, q2);
+  else if (S::le(S::abs(rho), half) == S::tail(S::W))
+    math::ABReluAct::map_correlated<S, AcosRange::kCentral, kRelu>(k, rho, c, t, with_ntk, a1, q1, a2, q2);
+  else
+    math::ABReluAct::map_correlated<S, AcosRange::kAny, kRelu>(k, rho, c, t, with_ntk, a1, q1, a2, q2);
 }
 
 }  // namespace NTK_ISA

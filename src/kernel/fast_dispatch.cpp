@@ -63,22 +63,32 @@ FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Paramete
         break;
       case StepKind::kConv: {
         if (!images || !s.spatial) return fail(op.layer->describe() + ": conv after the readout");
-        if (ls.window.stride != 1)
-          return fail(op.layer->describe() + ": stride " + std::to_string(ls.window.stride) +
-                      " (this engine runs stride 1)");
-        if (ls.window.pad == Padding::kCircular)
-          return fail(op.layer->describe() + ": circular padding (this engine runs same and valid)");
-        // The plane buffers carry a border of about k / 2 on each side.
+        // The plane buffers carry a border of about k / 2 on each side, and a boundary visits every tap.
         if (ls.window.k > 2 * std::max(s.height, s.width) + 1)
-          return fail(op.layer->describe() + ": window far larger than the " + std::to_string(s.height) +
-                      "x" + std::to_string(s.width) + " image");
-        st.kind = FastStep::kConv;
+          return fail(op.layer->describe() + ": window far larger than the " + std::to_string(s.height) + "x" +
+                      std::to_string(s.width) + " image");
         st.affine = ls.affine;
         st.k = static_cast<int>(ls.window.k);
-        st.valid = ls.window.pad == Padding::kValid;
-        st.pad_lo = st.valid ? 0 : (st.k - 1) / 2;
         st.fan_in = static_cast<double>(ls.window.k * ls.window.k * s.channels);
         gaussian = true;
+        // A 1 x 1 window reads no padding: circular is the same as same.
+        const bool circular = ls.window.pad == Padding::kCircular && ls.window.k > 1;
+        if (ls.window.stride == 1 && !circular) {
+          st.kind = FastStep::kConv;
+          st.valid = ls.window.pad == Padding::kValid;
+          st.pad_lo = st.valid ? 0 : (st.k - 1) / 2;
+          break;
+        }
+        // Strided or circular: plane Δ' of the output combines the input planes s Δ' (+- the image size
+        // when the window wraps around).
+        if (!stack.empty())
+          return fail(op.layer->describe() + ": strided or circular convolution inside a residual block");
+        st.kind = FastStep::kBoundary;
+        st.stride = static_cast<int>(ls.window.stride);
+        st.pad = ls.window.pad;
+        st.pool = false;
+        st.h_out = shapes[k + 1].height;
+        st.w_out = shapes[k + 1].width;
         break;
       }
       case StepKind::kLayerNorm:
@@ -112,7 +122,20 @@ FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Paramete
         gaussian = false;
         break;
       case StepKind::kAvgPool:
-        return fail(op.layer->describe() + ": windowed pooling is not on this engine");
+        // Plane Δ' of the output combines the input planes s Δ' + b - a over the window's taps a, b.
+        if (!images || !s.spatial) return fail(op.layer->describe() + " of a vector");
+        if (!stack.empty()) return fail(op.layer->describe() + ": windowed pooling inside a residual block");
+        if (ls.window.k > 2 * std::max(s.height, s.width) + 1)
+          return fail(op.layer->describe() + ": window far larger than the " + std::to_string(s.height) + "x" +
+                      std::to_string(s.width) + " image");
+        st.kind = FastStep::kBoundary;
+        st.k = static_cast<int>(ls.window.k);
+        st.stride = static_cast<int>(ls.window.stride);
+        st.pad = ls.window.pad;
+        st.pool = true;
+        st.h_out = shapes[k + 1].height;
+        st.w_out = shapes[k + 1].width;
+        break;
     }
     plan.steps.push_back(st);
   }
@@ -191,9 +214,11 @@ void register_engines(EngineRegistry& registry) {
     e.name = std::string("fast-") + isa_name(isa);
     e.family = "fast";
     e.device = Device::kCpu;
-    e.description = std::string("fused CPU kernels on ") + (isa == Isa::kAvx512 ? "AVX-512" : "AVX2") +
-                    " vectors: fully-connected (BLAS Gram + one pass over all layers) and convolutional "
-                    "(offset planes) networks with closed-form layers";
+    e.description =
+        std::string("fused CPU kernels on ") + (isa == Isa::kAvx512 ? "AVX-512" : "AVX2") +
+        " vectors: fully-connected (BLAS Gram + one pass over all layers) and convolutional "
+        "(offset planes; avgpool, strided and circular convolutions combine them between segments) "
+        "networks with closed-form layers";
     e.why_not = [isa](const EngineCase& c) {
       std::string why = isa_unavailable(isa);
       if (!why.empty()) return why;

@@ -15,14 +15,23 @@
 namespace ntk::fast {
 
 struct FastStep {
-  enum Kind { kAffine, kConv, kAct, kLayerNorm, kFork, kJoin, kGap, kFlatten };
+  // kBoundary: a layer that mixes the offset planes (avgpool, a strided or circular convolution): it ends one
+  // segment of the plan and starts the next, whose image size (h_out, w_out) may differ.
+  enum Kind { kAffine, kConv, kAct, kLayerNorm, kFork, kJoin, kGap, kFlatten, kBoundary };
   Kind kind = kAffine;
-  // kAffine (dense) and kConv: the layer's affine parameters and fan-in (math/affine.h).
+  // kAffine (dense), kConv and a convolution's kBoundary: the layer's affine parameters and fan-in
+  // (math/affine.h).
   AffineParams affine;
   double fan_in = 1;
-  // kConv (stride 1): k x k window, low-side padding, same or valid.
+  // kConv (stride 1, same or valid, inside a segment): k x k window, low-side padding, same or valid.
   int k = 1, pad_lo = 0;
   bool valid = false;
+  // kBoundary: the window (k above), its stride and padding, whether it pools (all tap pairs (a, b), scaled
+  // by 1/k⁴) or convolves (equal taps a = b, scaled by 1/k², then the affine map), and the output image size.
+  int stride = 1;
+  Padding pad = Padding::kSame;
+  bool pool = false;
+  int64_t h_out = 1, w_out = 1;
   // kAct
   ActParams act;
   // kAct, kLayerNorm: index of the self-variance slot
@@ -43,8 +52,9 @@ struct FastPlan {
   Parameterization param = Parameterization::kNtk;
 };
 
-// Compiles the architecture for the fast engines. `images`: the CNTK engine (image input; only stride-1
-// same/valid convolutions, then one gap or flatten readout); otherwise the FC engine (vector input).
+// Compiles the architecture for the fast engines. `images`: the CNTK engine (image input; convolutions,
+// avgpool, then one gap or flatten readout; windowed layers other than stride-1 same/valid convolutions are
+// segment boundaries, outside residual blocks); otherwise the FC engine (vector input).
 FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Parameterization p, bool images);
 
 // compile_plan for x1, or nullopt with the reason in *why (outside the fast path, or residual blocks nested

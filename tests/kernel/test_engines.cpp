@@ -128,6 +128,58 @@ Case random_cnn(uint64_t seed, bool gap) {
   return {a, rng() % 2 ? Parameterization::kNtk : Parameterization::kStandard};
 }
 
+// Convolutional networks with layers that mix the offset planes: avgpool (window 1..3, stride 1..3, same,
+// valid or circular), strided and circular convolutions, between stride-1 ones.
+Case random_pooled_cnn(uint64_t seed, bool gap) {
+  std::mt19937_64 rng(seed);
+  const char* pads[] = {"same", "valid", "circular"};
+  auto conv = [&]() {
+    const int k = 1 + static_cast<int>(rng() % 3);
+    const int stride = rng() % 3 == 0 ? 2 + static_cast<int>(rng() % 2) : 1;
+    const char* pad = pads[rng() % 3];
+    return random_affine(rng, "conv",
+                         std::to_string(k) + ", stride=" + std::to_string(stride) + ", pad=" + pad);
+  };
+  auto pool = [&]() {
+    const int k = 1 + static_cast<int>(rng() % 3);
+    const int stride = 1 + static_cast<int>(rng() % 3);
+    return "avgpool(" + std::to_string(k) + ", stride=" + std::to_string(stride) +
+           ", pad=" + pads[rng() % 3] + ")";
+  };
+  auto act = [&]() { return random_activation(rng); };
+  std::string a = conv();
+  const int depth = 1 + static_cast<int>(rng() % 3);
+  for (int l = 0; l < depth; ++l) {
+    if (rng() % 2 == 0) a += ", " + pool();
+    a += ", " + act();
+    if (rng() % 3 == 0) a += ", " + pool();
+    a += ", " + conv();
+  }
+  if (rng() % 3 == 0) a += ", " + act();
+  if (rng() % 2 == 0) a += ", " + pool();
+  a += gap ? ", gap" : ", flatten";
+  if (rng() % 2) a += ", " + random_affine(rng, "dense") + ", " + act();
+  a += ", dense";
+  return {a, rng() % 2 ? Parameterization::kNtk : Parameterization::kStandard};
+}
+
+// Whether a circular window covers a whole axis of its input: every output position then averages the same
+// values, the correlation of two different positions is 1 only up to rounding, and the kernel is
+// ill-conditioned after a nonlinearity (in any engine: an input perturbed by 1e-15 moved one such reference
+// kernel by 1.6e-10).
+bool circular_window_covers_image(const Architecture& arch, const ExampleShape& in) {
+  const std::vector<ExampleShape> shapes = arch.infer_shapes(in);
+  for (size_t k = 0; k < arch.ops().size(); ++k) {
+    const ArchOp& op = arch.ops()[k];
+    if (op.kind != ArchOp::Kind::kLayer) continue;
+    const LayerStep st = op.layer->step();
+    if ((st.kind == StepKind::kConv || st.kind == StepKind::kAvgPool) &&
+        st.window.pad == Padding::kCircular && st.window.k >= std::min(shapes[k].height, shapes[k].width))
+      return true;
+  }
+  return false;
+}
+
 using EngineParam = std::tuple<std::string, DType>;
 
 // The engine must run the case (it is in its scope) and agree with the reference engine.
@@ -223,6 +275,85 @@ TEST_P(EngineAxis, ConvolutionalDeep) {
   }
 }
 
+// Pooled, strided and circular layers (the planes of a segment combine the previous segment's): random
+// architectures on odd image sizes, x1 against a different x2 (whose position covariance is not symmetric, so
+// that a plane combined from the wrong offsets shows) and the symmetric kernel.
+TEST_P(EngineAxis, PooledStridedCircularRandomArchitectures) {
+  const DType dt = dtype();
+  const std::vector<std::vector<int64_t>> sizes = {{7, 9, 2}, {6, 5, 3}, {9, 9, 1}, {5, 11, 2}, {8, 8, 2}};
+  int ran = 0;
+  for (uint64_t seed = 0; seed < 60 && ran < 30; ++seed) {
+    const auto& hw = sizes[seed % sizes.size()];
+    const Tensor x1 = testing::random_tensor({5, hw[0], hw[1], hw[2]}, 30 + seed);
+    const Tensor x2 = testing::random_tensor({4, hw[0], hw[1], hw[2]}, 300 + seed, 1.5);
+    Case c = random_pooled_cnn(seed, seed % 3 != 2);
+    try {  // strides and valid windows must leave something of small images
+      if (circular_window_covers_image(Architecture::parse(c.arch), example_shape_of(x1, "x1"))) continue;
+    } catch (const std::exception&) {
+      continue;
+    }
+    ++ran;
+    expect_matches(c, x1, &x2, testing::tolerance(dt));
+    expect_matches(c, x1, nullptr, testing::tolerance(dt));
+  }
+  EXPECT_GE(ran, 20);
+}
+
+// Windows that are wider than their stride, that wrap around more than once, and activations after the
+// readout (which need the self pass's readout of (x, x)).
+TEST_P(EngineAxis, PooledEdgeCases) {
+  const DType dt = dtype();
+  const Tensor x1 = testing::random_tensor({4, 7, 9, 2}, 41),
+               x2 = testing::random_tensor({3, 7, 9, 2}, 42, 1.3);
+  for (const char* a :
+       {"conv(3, w_std=1.3, b_std=0.2), relu, avgpool(3, stride=2), conv(2, b_std=0.1), erf, flatten, dense",
+        "conv(2), gelu, avgpool(3, stride=1, pad=valid), conv(3, stride=2, pad=valid), relu, gap, dense, "
+        "relu, dense",
+        "conv(5, pad=circular), relu, avgpool(9, pad=circular), flatten, dense",
+        "conv(3, stride=3, pad=circular, w_std=1.2), abs, conv(3, pad=circular), relu, gap, "
+        "dense(b_std=0.3), sin(a=1.2, b=0.7, c=0.3), dense",
+        "conv(3), avgpool(2, stride=2), layernorm, relu, conv(3), sign, avgpool(2, stride=2, pad=valid), "
+        "conv(1), relu, flatten, dense",
+        "conv(3), relu, residual(conv(3), relu), avgpool(2), conv(3, w_std=1.4), relu, gap, dense"}) {
+    for (Parameterization p : {Parameterization::kNtk, Parameterization::kStandard}) {
+      expect_matches({a, p}, x1, &x2, testing::tolerance(dt));
+      expect_matches({a, p}, x1, nullptr, testing::tolerance(dt));
+    }
+  }
+}
+
+// The Myrtle networks (Shankar et al. 2020: 3x3 convolutions and ReLU, 2x2 average pools with stride 2, a
+// final 8x8 pool, flatten, dense; depths 5, 7, 10) on CIFAR-sized images: every one runs on the engine, and
+// Myrtle-5 (with the final pool as neural-tangents writes it, three 2x2 pools) equals the reference engine.
+TEST_P(EngineAxis, MyrtleNetworks) {
+  const DType dt = dtype();
+  const std::string c = "conv(3, w_std=1.4142135623730951), relu";
+  auto myrtle = [&](int a, int b, int d, bool three_pools) {
+    std::string s;
+    auto blocks = [&](int n) {
+      for (int i = 0; i < n; ++i) s += c + ", ";
+    };
+    blocks(a);
+    s += "avgpool(2, stride=2), ";
+    blocks(b);
+    s += "avgpool(2, stride=2), ";
+    blocks(d);
+    s += three_pools ? "avgpool(2, stride=2), avgpool(2, stride=2), avgpool(2, stride=2), "
+                     : "avgpool(8, stride=8), ";
+    return s + "flatten, dense(w_std=1.4142135623730951)";
+  };
+  const Tensor x1 = testing::random_tensor({2, 32, 32, 3}, 51),
+               x2 = testing::random_tensor({1, 32, 32, 3}, 52);
+  KernelOptions o = testing::options(Parameterization::kNtk, dt);
+  o.engine = engine();
+  for (const std::string& a : {myrtle(2, 1, 1, false), myrtle(2, 2, 2, false), myrtle(3, 3, 3, false)}) {
+    const std::string why =
+        EngineRegistry::instance().find(engine())->why_not(EngineCase{Architecture::parse(a), x1, &x2, o});
+    EXPECT_EQ(why, "") << a;
+  }
+  expect_matches({myrtle(2, 1, 1, true), Parameterization::kNtk}, x1, &x2, testing::tolerance(dt));
+}
+
 // Arbitrary tiles (crossing the diagonal of a symmetric kernel, single entries, ragged edges) equal the full
 // kernel, and the result does not depend on the thread count.
 TEST_P(EngineAxis, ArbitraryTilesAndThreads) {
@@ -233,8 +364,10 @@ TEST_P(EngineAxis, ArbitraryTilesAndThreads) {
   };
   const std::vector<Input> inputs = {
       {"repeat(3, dense(w_std=1.5, b_std=0.1), relu), dense", testing::random_tensor({41, 9}, 7)},
-      {"repeat(3, conv(3, w_std=1.5, b_std=0.1), relu), gap, dense",
-       testing::random_tensor({9, 5, 6, 2}, 8)}};
+      {"repeat(3, conv(3, w_std=1.5, b_std=0.1), relu), gap, dense", testing::random_tensor({9, 5, 6, 2}, 8)},
+      {"conv(3, w_std=1.5, b_std=0.1), relu, avgpool(2, stride=2), conv(3, stride=2, pad=circular), relu, "
+       "gap, dense, relu, dense",
+       testing::random_tensor({9, 7, 9, 2}, 9)}};
   const std::vector<TileSpec> tiles = {
       {0, 5, 0, 5}, {3, 17, 2, 30}, {7, 8, 7, 8}, {2, 9, 0, 9}, {4, 6, 1, 9}};
   for (const Input& in : inputs) {
@@ -341,8 +474,8 @@ TEST_P(EngineAxis, SaysWhyOutsideItsScope) {
     const char* arch;
     const Tensor* x;
   };
-  for (const Out& c : {Out{"dense, tanh, dense", &v}, Out{"conv(3), relu, avgpool(2), gap, dense", &img},
-                       Out{"conv(3, stride=2), relu, gap, dense", &img}}) {
+  for (const Out& c : {Out{"dense, tanh, dense", &v},
+                       Out{"conv(3), relu, residual(conv(3, pad=circular), relu), gap, dense", &img}}) {
     SCOPED_TRACE(c.arch);
     const Architecture arch = Architecture::parse(c.arch);
     const std::string why = e.why_not(EngineCase{arch, *c.x, nullptr, o});

@@ -21,7 +21,7 @@ namespace {
 
 // Closed-form layers that the fast engines do not run yet, each with the case it fails on. The list may only
 // shrink: a layer listed here that a fast engine has started to run fails the test (take it off the list).
-const std::set<std::string> kNotYetFast = {"avgpool"};
+const std::set<std::string> kNotYetFast = {};
 
 // The layer as written in a probe: required arguments (a window size) get 2, everything else its default.
 std::string layer_item(const LayerInfo& info) {
