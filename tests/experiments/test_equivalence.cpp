@@ -282,13 +282,15 @@ TEST(EquivalenceExperiment, MupKernelKeepsMovingWhileNtkFreezes) {
   const EquivalenceResult mup = run_equivalence(data, o);
   const double ntk_slope = ntk.slopes.at("kernel_train_change"),
                mup_slope = mup.slopes.at("kernel_train_change");
-  EXPECT_LE(ntk_slope, -0.5);
-  EXPECT_GE(mup_slope, -0.25);
+  EXPECT_LE(ntk_slope, -0.5) << "mup slope " << mup_slope;
+  EXPECT_GE(mup_slope, -0.25) << "ntk slope " << ntk_slope;
   const auto kc_ntk = ntk.means("kernel_train_change"), kc_mup = mup.means("kernel_train_change");
   EXPECT_GT(kc_mup.back(), 4 * kc_ntk.back());
-  // Both start at the exact NTK: the deviation at initialisation shrinks with the width in both.
+  // Both start at the exact NTK: with equal widths μP's empirical NTK at initialisation is the ntk one of the
+  // same seed (tests/layers/test_mup.cpp), so the deviations are the same, shrinking with the width.
+  const auto kd_ntk = ntk.means("kernel_init_dev"), kd_mup = mup.means("kernel_init_dev");
+  for (size_t i = 0; i < kd_ntk.size(); ++i) EXPECT_NEAR(kd_mup[i], kd_ntk[i], 1e-9 * kd_ntk[i]);
   EXPECT_LE(mup.slopes.at("kernel_init_dev"), -0.25);
-  EXPECT_LT(mup.means("kernel_init_dev").back(), 0.1);
   // And μP's learning rate does not shrink with the width (nor does ntk's: the same base rate).
   EXPECT_NEAR(mup.runs.back()[0].learning_rate / mup.runs.front()[0].learning_rate, 1.0, 0.35);
   // The μP networks learn the task too.
