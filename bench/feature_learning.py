@@ -241,25 +241,28 @@ def summarize(runs: List[Dict[str, Any]], widths: Sequence[int]) -> Dict[str, An
 
 def main(argv: Sequence[str] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="image-folder root with train/<class>/*.jpg (or the folder itself)")
+    p.add_argument("--data", help="image-folder root with train/<class>/*.jpg (or the folder itself)")
+    p.add_argument("--replot", default="", help="only print the table and draw --plot from this JSON report "
+                   "(also one written by a run still going: it is rewritten after every training size)")
     p.add_argument("--train", default="256,1024", help="training-set sizes (nested)")
     p.add_argument("--val", type=int, default=250)
     p.add_argument("--test", type=int, default=500)
     p.add_argument("--downsample", type=int, default=4, help="average-pooling factor (32x32 -> 8x8 at 4)")
     p.add_argument("--readouts", default="flatten,gap")
+    p.add_argument("--gap-widths", default="32,128", help="widths for the gap readout")
     p.add_argument("--gap-train", default="256", help="training sizes for the gap readout (its CNTK needs all "
                    "P² position pairs and costs ~N²: kept to the smaller subset here)")
     p.add_argument("--depth", type=int, default=2)
     p.add_argument("--widths", default="32,64,128")
     p.add_argument("--params", default=",".join(PARAMS))
-    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--fractions", default="0.02,0.06", help="c of η = c·2/λ_max, chosen on the validation split")
     p.add_argument("--tune-width", type=int, default=32)
     p.add_argument("--probe", type=int, default=32, help="training images of the empirical NTK (and of λ_max)")
-    p.add_argument("--ce", default="flatten", help="also cross-entropy, for these readouts, at the largest "
+    p.add_argument("--ce", default="", help="also cross-entropy, for these readouts, at the largest "
                    "training size ('' for none)")
     p.add_argument("--ce-widths", default="32,128")
     p.add_argument("--ce-seeds", type=int, default=1)
@@ -268,6 +271,15 @@ def main(argv: Sequence[str] = None) -> int:
     p.add_argument("--json", default="")
     p.add_argument("--plot", default="")
     args = p.parse_args(argv)
+    if args.replot:
+        with open(args.replot) as f:
+            report = json.load(f)
+        print(table(report))
+        if args.plot:
+            plot(report, args.plot)
+        return 0
+    if not args.data:
+        p.error("--data is required")
     torch.set_num_threads(args.threads)
     sizes = [int(v) for v in args.train.split(",")]
     widths = [int(v) for v in args.widths.split(",")]
@@ -307,7 +319,9 @@ def main(argv: Sequence[str] = None) -> int:
                                      "kernel_val_acc": kernel_val, "kernel_seconds": k_secs, "by_loss": {}}
             losses = ["mse"] + (["ce"] if readout in args.ce.split(",") and n == max(r_sizes) else [])
             for loss in losses:
-                ws = widths if loss == "mse" else [int(v) for v in args.ce_widths.split(",")]
+                ws = widths if readout != "gap" else [int(v) for v in args.gap_widths.split(",")]
+                if loss == "ce":
+                    ws = [int(v) for v in args.ce_widths.split(",")]
                 by_param: Dict[str, Any] = {}
                 for param in params:
                     tune = [run_network(arch, args.tune_width, param, 0, c, loss, data, args, kernel) for c in fracs]
