@@ -1,8 +1,9 @@
 // Exact infinite-width kernels: the public entry points of the kernel engine.
 //
 // Conventions follow neural-tangents (Novak et al. 2020): per-layer w_std / b_std, NTK or standard
-// parameterization, first-layer input covariance x.x'/d (per position and channel for images), readouts
-// flatten (mean of the position diagonal) and gap (mean over all position pairs). The kernel is per output.
+// parameterization (μP, the third parameterization of the finite networks, has no kernel), first-layer input
+// covariance x.x'/d (per position and channel for images), readouts flatten (mean of the position diagonal)
+// and gap (mean over all position pairs). The kernel is per output.
 #pragma once
 
 #include <Eigen/Core>
@@ -20,9 +21,14 @@ class Architecture;  // ntk/arch.h
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vector = Eigen::VectorXd;
 
-enum class Parameterization { kNtk, kStandard };
-Parameterization parse_parameterization(const std::string& name);  // "ntk" | "standard"
+// kMup (maximal-update parameterization, Yang & Hu 2021) exists for finite networks only: it has no
+// kernel limit that describes training (docs/feature-learning.md), so the kernel entry points refuse it
+// (check_kernel_parameterization).
+enum class Parameterization { kNtk, kStandard, kMup };
+Parameterization parse_parameterization(const std::string& name);  // "ntk" | "standard" | "mup"
 const char* parameterization_name(Parameterization p);
+// Throws (invalid input, one line saying why) when p has no infinite-width kernel: kMup.
+void check_kernel_parameterization(Parameterization p);
 
 struct KernelOptions {
   Parameterization parameterization = Parameterization::kNtk;

@@ -51,6 +51,51 @@ struct KernelConfig {
   Parameterization parameterization = Parameterization::kNtk;
 };
 
+// How a layer of a finite network is parameterised: the network's parameterization and, for μP, where the
+// layer sits (which of an affine layer's dimensions grow with the width; Tensor Programs V's input, hidden
+// and output weights). The network fills it in per layer (Network); a bare Parameterization converts to a
+// hidden layer.
+struct LayerSetting {
+  Parameterization parameterization = Parameterization::kNtk;
+  bool input_layer = false;  // the first affine layer: its fan-in is the data's, not a width
+  bool readout = false;      // the last affine layer: its fan-out is the network's outputs, not a width
+  // The width the fan-in grows with: the output channels of the previous affine layer (a flatten readout's
+  // fan-in is H·W·C but its width is C). 0: the layer input's channel count.
+  int64_t width_in = 0;
+  LayerSetting() = default;
+  LayerSetting(Parameterization p) : parameterization(p) {}  // NOLINT: implicit on purpose
+  LayerSetting(Parameterization p, bool input, bool out, int64_t w_in)
+      : parameterization(p), input_layer(input), readout(out), width_in(w_in) {}
+};
+
+// The one place where the parameterizations differ, for an affine layer (dense, conv) with fan_in inputs
+// per output (k·k·C_in for conv), output width width_out and fan-in width width_in (channels, see
+// LayerSetting::width_in). The layer computes y = w_mult·(x W) + b_mult·b with stored parameters
+// W ~ N(0, w_init²), b ~ N(0, b_init²), and every parameter takes SGD steps with the one global learning
+// rate η, so the effective weight w_mult·W starts with std w_mult·w_init and moves with learning rate
+// η·w_mult² (eff_w_lr). Per parameterization (w, b = the layer's w_std, b_std):
+//   ntk:      w_mult = w/√fan_in, w_init = 1;  b_mult = b, b_init = 1
+//   standard: w_mult = 1, w_init = w/√fan_in;  b_mult = 1, b_init = b
+//   mup (Yang & Hu 2021, Tensor Programs IV; the SGD row of Tensor Programs V, Table 3): the ntk layer with
+//     the multiplier moved into the stored weights by a width factor n, w_mult = (w/√fan_in)·√n and
+//     w_init = 1/√n, so that the effective learning rate is n times the ntk one:
+//       input layer   n = width_out  (eff. var w²/fan_in,  eff. lr ∝ fan_out)
+//       hidden layer  n = width_in   (eff. var w²/fan_in,  eff. lr ∝ 1 in the width)
+//       readout       w_mult = w/√fan_in, w_init = 1/√width_in  (eff. var ∝ 1/fan_in², eff. lr ∝ 1/fan_in)
+//     and the biases of the input and hidden layers b_mult = b·√width_out, b_init = 1/√width_out (eff. var
+//     b², eff. lr ∝ fan_out); the readout's bias (and a network's only affine layer) is the ntk one. At width
+//     1 μP is the ntk parameterization; at any width its empirical NTK at initialisation has the ntk
+//     parameterization's limit when the hidden widths are equal, and its outputs start O(1/√width).
+struct AffineScaling {
+  double w_mult = 1, w_init = 1, b_mult = 1, b_init = 1;
+  double eff_w_std() const { return w_mult * w_init; }
+  double eff_b_std() const { return b_mult * b_init; }
+  double eff_w_lr() const { return w_mult * w_mult; }  // per unit of η
+  double eff_b_lr() const { return b_mult * b_mult; }
+};
+AffineScaling affine_scaling(const LayerSetting& setting, double fan_in, double width_in, double width_out,
+                             double w_std, double b_std);
+
 // Parameters of one layer of a finite network (weights then bias, each row-major).
 struct LayerParams {
   std::vector<Eigen::MatrixXd> tensors;  // column-major Eigen storage; shapes documented by each layer
@@ -85,23 +130,23 @@ class Layer {
   virtual bool has_params() const { return false; }
   virtual bool trainable() const { return false; }
   // Draws parameters for input shape `in` (standard normal under the NTK parameterization; N(0,
-  // w_std^2/fan_in) and N(0, b_std^2) under the standard one).
-  virtual LayerParams init_params(const ExampleShape& in, Parameterization p, std::mt19937_64& rng) const {
+  // w_std^2/fan_in) and N(0, b_std^2) under the standard one; affine_scaling for all three).
+  virtual LayerParams init_params(const ExampleShape& in, const LayerSetting& p, std::mt19937_64& rng) const {
     return {};
   }
   // Batch forward: x has shape (N, ...in), returns (N, ...out).
   virtual Tensor forward(const Tensor& x, const LayerParams& params, const ExampleShape& in,
-                         Parameterization p) const = 0;
+                         const LayerSetting& p) const = 0;
   // Batch backward: given x, y = forward(x) and dL/dy, returns dL/dx and (when grads != nullptr and the layer
   // has parameters) accumulates dL/dparams summed over the batch into *grads (same shapes as params).
   virtual Tensor backward(const Tensor& x, const Tensor& y, const Tensor& grad_y, const LayerParams& params,
-                          const ExampleShape& in, Parameterization p, LayerParams* grads) const = 0;
+                          const ExampleShape& in, const LayerSetting& p, LayerParams* grads) const = 0;
   // Empirical NTK contribution of this layer's parameters: adds sum over its parameters of
   //   <d f(x1_i)/d theta, d f(x2_j)/d theta>
   // to ntk (N1 x N2), from the layer inputs x1, x2 and the back-propagated output signals d1 = df/dy (N1,
   // ...out), d2 (N2, ...out). Never materialises more than one layer's per-example gradients.
   virtual void add_empirical_ntk(const Tensor& x1, const Tensor& d1, const Tensor& x2, const Tensor& d2,
-                                 const LayerParams& params, const ExampleShape& in, Parameterization p,
+                                 const LayerParams& params, const ExampleShape& in, const LayerSetting& p,
                                  Matrix& ntk) const {}
 };
 

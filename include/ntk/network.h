@@ -20,6 +20,8 @@ class Network {
 
   const Architecture& architecture() const { return arch_; }
   Parameterization parameterization() const { return param_; }
+  // Where layer op k sits (input layer, readout, fan-in width), as its finite pass reads it.
+  const LayerSetting& setting(size_t op) const { return settings_.at(op); }
   int64_t output_width() const { return shapes_.back().channels; }
   const ExampleShape& input_shape() const { return shapes_.front(); }
 
@@ -55,6 +57,7 @@ class Network {
   Architecture arch_;
   Parameterization param_;
   std::vector<ExampleShape> shapes_;
+  std::vector<LayerSetting> settings_;  // per op
   std::vector<LayerParams> params_;
 };
 

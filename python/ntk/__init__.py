@@ -252,7 +252,7 @@ class Network:
         width: hidden width (channels for conv layers).
         seed: parameter draw (the same seed gives the same network on every machine and thread count).
         input_shape: ``(d,)`` or ``(H, W, C)``; None: inferred from the first call.
-        parameterization: ``"ntk"`` or ``"standard"``.
+        parameterization: ``"ntk"``, ``"standard"`` or ``"mup"`` (maximal update; docs/feature-learning.md).
         f0: ``"keep"`` (f = f_θ) or ``"twin"`` (f = (f_θ − f_θ')/√2 with θ' = θ at init: zero initial outputs,
             the same NTK; see include/ntk/train.h).
     """

@@ -15,8 +15,10 @@ is ntk's HWIO (rows ordered (dy, dx, c)) transposed. ``flatten`` flattens in ntk
 readout after it has ntk's parameter layout. :func:`nchw` / :func:`nhwc` convert inputs.
 
 Parameterizations (docs/architecture.md, src/layers/dense.cpp, conv.cpp): ``"ntk"``: y = (w_std/√fan_in)·x·W
-+ b_std·b with W, b ~ N(0, 1); ``"standard"``: y = x·W + b with W ~ N(0, w_std²/fan_in), b ~ N(0, b_std²).
-fan_in is the input channels (dense) or k·k·C_in (conv); ``b_std=0`` means no bias.
++ b_std·b with W, b ~ N(0, 1); ``"standard"``: y = x·W + b with W ~ N(0, w_std²/fan_in), b ~ N(0, b_std²);
+``"mup"`` (maximal update, docs/feature-learning.md): multipliers and initial stds by the layer's place (input
+layer, hidden, readout), from ntk's own table (``ntk/layer.h``, ``affine_scaling``). fan_in is the input channels
+(dense) or k·k·C_in (conv); ``b_std=0`` means no bias.
 """
 
 from __future__ import annotations
@@ -97,28 +99,33 @@ def _normal(shape: Sequence[int], std: float, gen: Optional[torch.Generator], dt
 
 
 class _Affine(nn.Module):
-    def _init(self, w_shape: Sequence[int], fan_in: int, out: int, w_std: float, b_std: float,
-              parameterization: str, trainable: bool, gen: Optional[torch.Generator], dtype: torch.dtype) -> None:
-        if parameterization not in ("ntk", "standard"):
-            raise ValueError(f"parameterization must be 'ntk' or 'standard', got {parameterization!r}")
+    def _init(self, w_shape: Sequence[int], fan_in: int, channels_in: int, out: int, w_std: float, b_std: float,
+              parameterization: str, trainable: bool, gen: Optional[torch.Generator], dtype: torch.dtype,
+              place: Optional[Tuple[bool, bool, int]]) -> None:
+        if parameterization not in ("ntk", "standard", "mup"):
+            raise ValueError(f"parameterization must be 'ntk', 'standard' or 'mup', got {parameterization!r}")
         self.w_std, self.b_std = float(w_std), float(b_std)
         self.parameterization, self.trainable, self.fan_in = parameterization, bool(trainable), int(fan_in)
-        ntk_param = parameterization == "ntk"
-        self.weight = nn.Parameter(_normal(w_shape, 1.0 if ntk_param else w_std / math.sqrt(fan_in), gen, dtype),
-                                   requires_grad=self.trainable)
+        # (input layer, readout, fan-in width; 0: the input channels): where the layer sits, which μP scales by.
+        self.place = tuple(place) if place is not None else (False, False, 0)
+        width_in = self.place[2] or int(channels_in)
+        # Multipliers and initial stds from ntk's own table (ntk/layer.h, affine_scaling).
+        self._w_mult, w_init, self._b_mult, b_init = _ntk._ntk.affine_scaling(
+            parameterization, bool(self.place[0]), bool(self.place[1]), float(fan_in), float(width_in), float(out),
+            self.w_std, self.b_std)
+        self.weight = nn.Parameter(_normal(w_shape, w_init, gen, dtype), requires_grad=self.trainable)
         if self.b_std != 0:
-            self.bias = nn.Parameter(_normal((out,), 1.0 if ntk_param else b_std, gen, dtype),
-                                     requires_grad=self.trainable)
+            self.bias = nn.Parameter(_normal((out,), b_init, gen, dtype), requires_grad=self.trainable)
         else:
             self.register_parameter("bias", None)
 
     @property
     def w_scale(self) -> float:
-        return self.w_std / math.sqrt(self.fan_in) if self.parameterization == "ntk" else 1.0
+        return self._w_mult
 
     @property
     def b_scale(self) -> float:
-        return self.b_std if self.parameterization == "ntk" else 1.0
+        return self._b_mult
 
 
 class Dense(_Affine):
@@ -126,11 +133,11 @@ class Dense(_Affine):
 
     def __init__(self, in_features: int, out_features: int, w_std: float = 1.0, b_std: float = 0.0,
                  parameterization: str = "ntk", trainable: bool = True, generator: Optional[torch.Generator] = None,
-                 dtype: torch.dtype = torch.float64) -> None:
+                 dtype: torch.dtype = torch.float64, place: Optional[Tuple[bool, bool, int]] = None) -> None:
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self._init((in_features, out_features), in_features, out_features, w_std, b_std, parameterization,
-                   trainable, generator, dtype)
+        self._init((in_features, out_features), in_features, in_features, out_features, w_std, b_std,
+                   parameterization, trainable, generator, dtype, place)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         spatial = x.dim() == 4
@@ -151,14 +158,15 @@ class Conv(_Affine):
 
     def __init__(self, in_channels: int, out_channels: int, k: int, stride: int = 1, pad: str = "same",
                  w_std: float = 1.0, b_std: float = 0.0, parameterization: str = "ntk", trainable: bool = True,
-                 generator: Optional[torch.Generator] = None, dtype: torch.dtype = torch.float64) -> None:
+                 generator: Optional[torch.Generator] = None, dtype: torch.dtype = torch.float64,
+                 place: Optional[Tuple[bool, bool, int]] = None) -> None:
         super().__init__()
         if pad not in ("same", "valid", "circular"):
             raise ValueError(f"pad must be same, valid or circular, got {pad!r}")
         self.in_channels, self.out_channels, self.k, self.stride, self.pad = (int(in_channels), int(out_channels),
                                                                               int(k), int(stride), pad)
-        self._init((out_channels, in_channels, k, k), k * k * in_channels, out_channels, w_std, b_std,
-                   parameterization, trainable, generator, dtype)
+        self._init((out_channels, in_channels, k, k), k * k * in_channels, in_channels, out_channels, w_std, b_std,
+                   parameterization, trainable, generator, dtype, place)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.conv2d(_pad(x, self.k, self.stride, self.pad), self.w_scale * self.weight, None, self.stride)
@@ -369,9 +377,24 @@ class Twin(nn.Sequential):
         return super().forward(x)
 
 
+def _count_affine(items: List[_Item]) -> int:
+    return sum(1 if it.name in ("dense", "conv") else _count_affine(it.body) if it.name == "residual" else 0
+               for it in items)
+
+
+def _place(state: Dict[str, int]) -> Tuple[bool, bool, int]:
+    """(input layer, readout, fan-in width) of the next affine layer, as ntk's Network assigns them: the first
+    and the last affine layer, and the previous one's output width."""
+    i = state["index"]
+    state["index"] = i + 1
+    return (i == 0, i + 1 == state["total"], state["width"])
+
+
 def _build(items: List[_Item], shape: Tuple[int, ...], parameterization: str, gen: Optional[torch.Generator],
-           dtype: torch.dtype) -> Tuple[List[nn.Module], Tuple[int, ...]]:
+           dtype: torch.dtype, state: Optional[Dict[str, int]] = None) -> Tuple[List[nn.Module], Tuple[int, ...]]:
     """Modules for the items and the output shape; shapes are ntk's ((d,) or (H, W, C))."""
+    if state is None:
+        state = {"index": 0, "total": _count_affine(items), "width": 0}
     mods: List[nn.Module] = []
     for it in items:
         n = it.name
@@ -379,7 +402,8 @@ def _build(items: List[_Item], shape: Tuple[int, ...], parameterization: str, ge
             width = int(_flt(it, "width", 0, 1))
             tr = it.kwargs.get("trainable", "true") == "true"
             mods.append(Dense(shape[-1], width, _flt(it, "w_std", 1, 1.0), _flt(it, "b_std", 2, 0.0),
-                              parameterization, tr, gen, dtype))
+                              parameterization, tr, gen, dtype, _place(state)))
+            state["width"] = width
             shape = shape[:-1] + (width,)
         elif n == "conv":
             if len(shape) != 3:
@@ -389,7 +413,8 @@ def _build(items: List[_Item], shape: Tuple[int, ...], parameterization: str, ge
             width = int(_flt(it, "width", 3, 1))
             tr = it.kwargs.get("trainable", "true") == "true"
             mods.append(Conv(shape[2], width, k, stride, pad, _flt(it, "w_std", 4, 1.0), _flt(it, "b_std", 5, 0.0),
-                             parameterization, tr, gen, dtype))
+                             parameterization, tr, gen, dtype, _place(state)))
+            state["width"] = width
             shape = (_window(shape[0], k, stride, pad)[0], _window(shape[1], k, stride, pad)[0], width)
         elif n == "avgpool":
             k, stride = int(_flt(it, "k", 0, 0)), int(_flt(it, "stride", 1, 1))
@@ -405,7 +430,7 @@ def _build(items: List[_Item], shape: Tuple[int, ...], parameterization: str, ge
         elif n == "layernorm":
             mods.append(LayerNorm())
         elif n == "residual":
-            inner, out = _build(it.body, shape, parameterization, gen, dtype)
+            inner, out = _build(it.body, shape, parameterization, gen, dtype, state)
             if out != shape:
                 raise ValueError(f"residual block changes the shape {shape} -> {out}")
             mods.append(Residual(*inner))
@@ -433,7 +458,7 @@ def network(arch: str, width: int = 512, parameterization: str = "ntk", input_sh
     Args:
         arch: architecture string; dense/conv layers without ``width=`` get ``width`` (the readout keeps 1).
         width: hidden width (channels for conv).
-        parameterization: ``"ntk"`` or ``"standard"``.
+        parameterization: ``"ntk"``, ``"standard"`` or ``"mup"``.
         input_shape: ntk's example shape, ``(d,)`` or ``(H, W, C)`` (channels-last, as ``ntk.Network``).
         seed: PyTorch generator seed (None: PyTorch's global generator). The draw is not ntk's: to share
             parameters with an ``ntk.Network`` use :func:`from_network` or :func:`load_ntk_params`.

@@ -1,4 +1,6 @@
 // Bindings of finite networks (ntk::Model) and their Monte Carlo kernels.
+#include "ntk/network.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,7 +12,7 @@
 #include "common.h"
 #include "ntk/arch.h"
 #include "ntk/error.h"
-#include "ntk/network.h"
+#include "ntk/layer.h"
 #include "ntk/train.h"
 #include "options.h"
 
@@ -209,6 +211,19 @@ void init_network(py::module_& m) {
       .def_property_readonly("output_width", &PyNetwork::output_width)
       .def_property_readonly("members", &PyNetwork::members)
       .def("describe", &PyNetwork::describe);
+  // The per-layer scalings of the finite networks (ntk/layer.h): the PyTorch twins (ntk.torch) read theirs
+  // from here, so that there is one table for both.
+  m.def(
+      "affine_scaling",
+      [](const std::string& param, bool input_layer, bool readout, double fan_in, double width_in,
+         double width_out, double w_std, double b_std) {
+        const AffineScaling s =
+            affine_scaling(LayerSetting(parse_parameterization(param), input_layer, readout, 0), fan_in,
+                           width_in, width_out, w_std, b_std);
+        return py::make_tuple(s.w_mult, s.w_init, s.b_mult, s.b_init);
+      },
+      py::arg("parameterization"), py::arg("input_layer"), py::arg("readout"), py::arg("fan_in"),
+      py::arg("width_in"), py::arg("width_out"), py::arg("w_std"), py::arg("b_std"));
   m.def("monte_carlo_kernels",
         [](const std::string& spec, int64_t width, const DArr& x1a, const std::optional<DArr>& x2a,
            int samples, uint64_t seed, const std::string& param, bool compute_ntk, int threads) {

@@ -21,7 +21,7 @@ ARCHS = [
 ]
 
 
-@pytest.mark.parametrize("param", ["ntk", "standard"])
+@pytest.mark.parametrize("param", ["ntk", "standard", "mup"])
 @pytest.mark.parametrize("arch,shape", ARCHS, ids=["fc", "fc-ln-res", "cnn-flatten", "cnn-gap"])
 def test_twin_equals_ntk_network_to_1e10(rng, arch, shape, param):
     """The same parameters in both: outputs and the empirical NTK of autograd equal ntk's own backward pass."""

@@ -37,9 +37,12 @@ void add_common(CLI::App* cmd, KernelArgs& a) {
   cmd->add_option("--get", a.get, "which kernel: ntk | nngp")
       ->capture_default_str()
       ->check(CLI::IsMember({"ntk", "nngp"}));
-  cmd->add_option("--parameterization", a.parameterization, "ntk | standard (neural-tangents' definitions)")
+  // mup is accepted here so that the exact kernel can say why it has none (check_kernel_parameterization);
+  // `ntk empirical` measures finite muP networks.
+  cmd->add_option("--parameterization", a.parameterization,
+                  "ntk | standard (neural-tangents' definitions); mup: finite networks only (empirical)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"ntk", "standard"}));
+      ->check(CLI::IsMember({"ntk", "standard", "mup"}));
   cmd->add_option("--out", a.out, "output N1 x N2 kernel (.npy, written atomically)")->required();
   a.ctx.add_to(cmd);
 }
@@ -71,6 +74,7 @@ void register_kernel(CLI::App& app) {
     Architecture arch = Architecture::parse(a->arch);
     KernelOptions opt;
     opt.parameterization = parse_parameterization(a->parameterization);
+    check_kernel_parameterization(opt.parameterization);  // before any data is read
     dist::Communicator& world = dist::world();
     opt.ctx = a->ctx.make();
     if (world.size() > 1) {
@@ -172,12 +176,13 @@ void register_engines(CLI::App& app) {
       ->check(CLI::IsMember({"ntk", "nngp"}));
   cmd->add_option("--parameterization", a->parameterization, "ntk | standard")
       ->capture_default_str()
-      ->check(CLI::IsMember({"ntk", "standard"}));
+      ->check(CLI::IsMember({"ntk", "standard", "mup"}));
   a->ctx.add_to(cmd);
   cmd->callback([a]() {
     Architecture arch = Architecture::parse(a->arch);
     KernelOptions opt;
     opt.parameterization = parse_parameterization(a->parameterization);
+    check_kernel_parameterization(opt.parameterization);
     opt.ctx = a->ctx.make();
     opt.nngp = a->get == "nngp";
     opt.ntk = a->get == "ntk";

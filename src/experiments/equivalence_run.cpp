@@ -52,10 +52,13 @@ const OptionTable<EquivalenceOptions>& equivalence_options() {
           "initialisations averaged for kernel_init_dev (untrained; the trained seeds are among them)")
         .at_least(0);
     t.add("seed", &E::seed, "seed of the first network of every width");
-    t.add_choice("parameterization", &E::parameterization,
-                 std::vector<std::pair<std::string, Parameterization>>{
-                     {"ntk", Parameterization::kNtk}, {"standard", Parameterization::kStandard}},
-                 "ntk | standard");
+    t.add_choice(
+        "parameterization", &E::parameterization,
+        std::vector<std::pair<std::string, Parameterization>>{{"ntk", Parameterization::kNtk},
+                                                              {"standard", Parameterization::kStandard},
+                                                              {"mup", Parameterization::kMup}},
+        "ntk | standard | mup (maximal update: compared with the ntk parameterization's exact NTK, "
+        "its limit at initialisation; docs/feature-learning.md)");
     t.add_choice(
         "f0", &E::f0,
         std::vector<std::pair<std::string, F0Mode>>{{"twin", F0Mode::kTwin}, {"keep", F0Mode::kKeep}},
@@ -250,7 +253,11 @@ EquivalenceResult run_equivalence(const EquivalenceData& data, const Equivalence
   // The exact NTK on train x train and test x train.
   const auto t_kernel = std::chrono::steady_clock::now();
   KernelOptions ko;
-  ko.parameterization = options.parameterization;
+  // μP has no kernel of its own: its empirical NTK at initialisation has the ntk parameterization's limit
+  // (ntk/layer.h, affine_scaling), which is what its networks are compared with; the deviations that stay
+  // as the width grows measure how far feature learning takes them from it (docs/feature-learning.md).
+  ko.parameterization =
+      options.parameterization == Parameterization::kMup ? Parameterization::kNtk : options.parameterization;
   ko.nngp = false;
   ko.ntk = true;
   ko.ctx = options.ctx;

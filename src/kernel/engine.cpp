@@ -21,11 +21,28 @@ namespace ntk {
 Parameterization parse_parameterization(const std::string& name) {
   if (name == "ntk") return Parameterization::kNtk;
   if (name == "standard") return Parameterization::kStandard;
-  NTK_THROW("unknown parameterization '%s'; valid: ntk, standard", name.c_str());
+  if (name == "mup") return Parameterization::kMup;
+  NTK_THROW("unknown parameterization '%s'; valid: ntk, standard, mup", name.c_str());
 }
 
 const char* parameterization_name(Parameterization p) {
-  return p == Parameterization::kNtk ? "ntk" : "standard";
+  switch (p) {
+    case Parameterization::kNtk:
+      return "ntk";
+    case Parameterization::kStandard:
+      return "standard";
+    default:
+      return "mup";
+  }
+}
+
+void check_kernel_parameterization(Parameterization p) {
+  NTK_THROW_IF_NOT(
+      p != Parameterization::kMup,
+      "parameterization mup has no kernel: an infinitely wide muP network learns features (its "
+      "NTK moves by O(1) during training), so no fixed kernel describes its training; its NTK at "
+      "initialisation is the ntk parameterization's and its NNGP is 0 (docs/feature-learning.md). "
+      "Use parameterization ntk or standard for kernels; mup is for finite networks");
 }
 
 namespace {
@@ -264,6 +281,7 @@ void register_reference_engine(EngineRegistry& registry) {
 
 std::unique_ptr<KernelEngine> KernelEngine::create(const Architecture& arch, const Tensor& x1,
                                                    const Tensor* x2, const KernelOptions& options) {
+  check_kernel_parameterization(options.parameterization);
   check_finite_input(x1, "x1", options.ctx.num_threads());
   if (x2) check_finite_input(*x2, "x2", options.ctx.num_threads());
   return make_guarded_engine(arch, x1, x2, options);

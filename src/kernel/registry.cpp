@@ -94,6 +94,7 @@ const EngineInfo& select_engine(const EngineCase& c) {
 }
 
 std::vector<std::pair<std::string, std::string>> engine_support(const EngineCase& c) {
+  check_kernel_parameterization(c.options.parameterization);  // no engine computes a muP kernel
   std::vector<std::pair<std::string, std::string>> out;
   for (const EngineInfo& e : EngineRegistry::instance().all()) {
     std::string why;

@@ -113,13 +113,14 @@ class ActivationLayer final : public Layer {
   }
   NTK_LAYER_KERNEL_DISPATCH
 
-  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape&, Parameterization) const override {
+  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape&,
+                 const LayerSetting&) const override {
     Tensor y(x.shape);
     for (int64_t i = 0; i < x.size(); ++i) y.data[i] = act_.f(x.data[i]);
     return y;
   }
   Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&,
-                  const ExampleShape&, Parameterization, LayerParams*) const override {
+                  const ExampleShape&, const LayerSetting&, LayerParams*) const override {
     Tensor g(x.shape);
     for (int64_t i = 0; i < x.size(); ++i) g.data[i] = grad_y.data[i] * act_.df(x.data[i]);
     return g;

@@ -18,6 +18,19 @@ std::string AffineArgs::describe() const {
          ", trainable=" + (trainable ? "true" : "false");
 }
 
+LayerParams AffineArgs::init(const AffineScaling& s, int64_t fan_in, std::mt19937_64& rng) const {
+  LayerParams params;
+  Eigen::MatrixXd w(fan_in, width);
+  fill_normal(w, s.w_init, rng);
+  params.tensors.push_back(std::move(w));
+  if (has_bias()) {
+    Eigen::MatrixXd b(1, width);
+    fill_normal(b, s.b_init, rng);
+    params.tensors.push_back(std::move(b));
+  }
+  return params;
+}
+
 std::vector<ArgSpec> affine_arg_specs(const std::string& default_width) {
   using T = ArgSpec::Type;
   return {

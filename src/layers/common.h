@@ -23,6 +23,15 @@ struct AffineArgs {
   std::string describe() const;  // "width=.., w_std=.., b_std=.., trainable=.."
   bool has_bias() const { return b_std != 0.0; }
   AffineParams params() const { return AffineParams{w_std, b_std, trainable, width}; }
+  // The layer's multipliers and initial standard deviations under `setting` (ntk::affine_scaling), for
+  // fan_in inputs per output and channels_in input channels.
+  AffineScaling scaling(const LayerSetting& setting, int64_t fan_in, int64_t channels_in) const {
+    const int64_t width_in = setting.width_in > 0 ? setting.width_in : channels_in;
+    return affine_scaling(setting, static_cast<double>(fan_in), static_cast<double>(width_in),
+                          static_cast<double>(width), w_std, b_std);
+  }
+  // Draws W (fan_in x width) and, when there is a bias, b (1 x width) with the scaling's initial stds.
+  LayerParams init(const AffineScaling& s, int64_t fan_in, std::mt19937_64& rng) const;
 };
 std::vector<ArgSpec> affine_arg_specs(const std::string& default_width);
 

@@ -1,6 +1,7 @@
 // conv(k, stride, pad): 2-D convolution with a k x k filter over images (N, H, W, C), weights HWIO.
 //   NTK parameterization:      y = (w_std / sqrt(k*k*C_in)) conv(x, W) + b_std b,   W, b ~ N(0, 1)
 //   standard parameterization: y = conv(x, W) + b,   W ~ N(0, w_std^2 / (k*k*C_in)),  b ~ N(0, b_std^2)
+//   μP: multipliers and initial stds by the layer's place (ntk/layer.h, affine_scaling)
 // Kernel (Arora et al. 2019; neural-tangents' Conv): for output positions p, q of the two images
 //   Σ'(p, q), Θ'(p, q): the affine map (math/affine.h) of the means over the window of
 //   Σ(s p + δ, s q + δ), Θ(s p + δ, s q + δ) (zero padding counts as 0; circular wraps)
@@ -140,23 +141,14 @@ class Conv final : public Layer {
   bool trainable() const override { return a_.trainable; }
 
   int64_t fan_in(const ExampleShape& in) const { return k_ * k_ * in.channels; }
-  double w_scale(const ExampleShape& in, Parameterization p) const {
-    return p == Parameterization::kNtk ? a_.w_std / std::sqrt(static_cast<double>(fan_in(in))) : 1.0;
+  // Multipliers and initial stds of W and b (ntk/layer.h, affine_scaling: the only place they are set).
+  AffineScaling scaling(const ExampleShape& in, const LayerSetting& p) const {
+    return a_.scaling(p, fan_in(in), in.channels);
   }
-  double b_scale(Parameterization p) const { return p == Parameterization::kNtk ? a_.b_std : 1.0; }
 
-  LayerParams init_params(const ExampleShape& in, Parameterization p, std::mt19937_64& rng) const override {
-    LayerParams params;
-    Eigen::MatrixXd w(fan_in(in), a_.width);  // rows ordered (dy, dx, c): HWIO
-    const bool ntk_param = p == Parameterization::kNtk;
-    fill_normal(w, ntk_param ? 1.0 : a_.w_std / std::sqrt(static_cast<double>(fan_in(in))), rng);
-    params.tensors.push_back(std::move(w));
-    if (a_.has_bias()) {
-      Eigen::MatrixXd b(1, a_.width);
-      fill_normal(b, ntk_param ? 1.0 : a_.b_std, rng);
-      params.tensors.push_back(std::move(b));
-    }
-    return params;
+  LayerParams init_params(const ExampleShape& in, const LayerSetting& p,
+                          std::mt19937_64& rng) const override {
+    return a_.init(scaling(in, p), fan_in(in), rng);  // W rows ordered (dy, dx, c): HWIO
   }
 
   // Patches of one example: (P_out, k*k*C_in), zeros for padding taps.
@@ -179,10 +171,11 @@ class Conv final : public Layer {
   }
 
   Tensor forward(const Tensor& x, const LayerParams& params, const ExampleShape& in,
-                 Parameterization p) const override {
+                 const LayerSetting& p) const override {
     const ExampleShape out = output_shape(in);
     Tensor y(batch_shape(x.rows(), out));
-    const double ws = w_scale(in, p), bs = b_scale(p);
+    const AffineScaling sc = scaling(in, p);
+    const double ws = sc.w_mult, bs = sc.b_mult;
     for (int64_t n = 0; n < x.rows(); ++n) {
       RowMat patches = im2col(x.row(n), in);
       RowMap yn(y.row(n), out.positions(), out.channels);
@@ -193,9 +186,10 @@ class Conv final : public Layer {
   }
 
   Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams& params,
-                  const ExampleShape& in, Parameterization p, LayerParams* grads) const override {
+                  const ExampleShape& in, const LayerSetting& p, LayerParams* grads) const override {
     const ExampleShape out = output_shape(in);
-    const double ws = w_scale(in, p), bs = b_scale(p);
+    const AffineScaling sc = scaling(in, p);
+    const double ws = sc.w_mult, bs = sc.b_mult;
     Tensor grad_x(x.shape);
     for (int64_t n = 0; n < x.rows(); ++n) {
       RowMat patches = im2col(x.row(n), in);
@@ -211,11 +205,12 @@ class Conv final : public Layer {
   }
 
   void add_empirical_ntk(const Tensor& x1, const Tensor& d1, const Tensor& x2, const Tensor& d2,
-                         const LayerParams& params, const ExampleShape& in, Parameterization p,
+                         const LayerParams& params, const ExampleShape& in, const LayerSetting& p,
                          Matrix& ntk) const override {
     if (!a_.trainable) return;
     const ExampleShape out = output_shape(in);
-    const double ws = w_scale(in, p), bs = b_scale(p);
+    const AffineScaling sc = scaling(in, p);
+    const double ws = sc.w_mult, bs = sc.b_mult;
     const int64_t per_example = fan_in(in) * a_.width;
     // Per-example gradients of this layer, in row blocks that keep each block under ~128 MiB.
     const int64_t block = std::max<int64_t>(1, (int64_t{16} << 20) / std::max<int64_t>(per_example, 1));

@@ -1,6 +1,7 @@
 // dense: a fully-connected layer over the channel axis (per position for images).
 //   NTK parameterization:      y = (w_std / sqrt(n_in)) x W + b_std b,   W, b ~ N(0, 1)
 //   standard parameterization: y = x W + b,   W ~ N(0, w_std^2 / n_in),  b ~ N(0, b_std^2)
+//   μP: multipliers and initial stds by the layer's place (ntk/layer.h, affine_scaling)
 // Kernel (neural-tangents' Dense): math/affine.h.
 #include "layers/common.h"
 #include "layers/eigen_views.h"
@@ -46,55 +47,48 @@ class Dense final : public Layer {
   bool has_params() const override { return true; }
   bool trainable() const override { return a_.trainable; }
 
-  LayerParams init_params(const ExampleShape& in, Parameterization p, std::mt19937_64& rng) const override {
-    LayerParams params;
-    Eigen::MatrixXd w(in.channels, a_.width);
-    const bool ntk_param = p == Parameterization::kNtk;
-    fill_normal(w, ntk_param ? 1.0 : a_.w_std / std::sqrt(static_cast<double>(in.channels)), rng);
-    params.tensors.push_back(std::move(w));
-    if (a_.has_bias()) {
-      Eigen::MatrixXd b(1, a_.width);
-      fill_normal(b, ntk_param ? 1.0 : a_.b_std, rng);
-      params.tensors.push_back(std::move(b));
-    }
-    return params;
+  LayerParams init_params(const ExampleShape& in, const LayerSetting& p,
+                          std::mt19937_64& rng) const override {
+    return a_.init(scaling(in, p), in.channels, rng);
   }
 
-  // Multipliers applied to the stored W and b in the forward pass.
-  double w_scale(const ExampleShape& in, Parameterization p) const {
-    return p == Parameterization::kNtk ? a_.w_std / std::sqrt(static_cast<double>(in.channels)) : 1.0;
+  // Multipliers and initial stds of W and b (ntk/layer.h, affine_scaling: the only place they are set).
+  AffineScaling scaling(const ExampleShape& in, const LayerSetting& p) const {
+    return a_.scaling(p, in.channels, in.channels);
   }
-  double b_scale(Parameterization p) const { return p == Parameterization::kNtk ? a_.b_std : 1.0; }
 
   Tensor forward(const Tensor& x, const LayerParams& params, const ExampleShape& in,
-                 Parameterization p) const override {
+                 const LayerSetting& p) const override {
     Tensor y(batch_shape(x.rows(), output_shape(in)));
+    const AffineScaling sc = scaling(in, p);
     auto X = as_rows(x, in.channels);
     auto Y = as_rows(y, a_.width);
-    Y.noalias() = w_scale(in, p) * (X * params.tensors[0]);
-    if (a_.has_bias()) Y.rowwise() += b_scale(p) * params.tensors[1].row(0);
+    Y.noalias() = sc.w_mult * (X * params.tensors[0]);
+    if (a_.has_bias()) Y.rowwise() += sc.b_mult * params.tensors[1].row(0);
     return y;
   }
 
   Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams& params,
-                  const ExampleShape& in, Parameterization p, LayerParams* grads) const override {
-    const double ws = w_scale(in, p);
+                  const ExampleShape& in, const LayerSetting& p, LayerParams* grads) const override {
+    const AffineScaling sc = scaling(in, p);
+    const double ws = sc.w_mult;
     auto X = as_rows(x, in.channels);
     auto G = as_rows(grad_y, a_.width);
     Tensor grad_x(x.shape);
     as_rows(grad_x, in.channels).noalias() = ws * (G * params.tensors[0].transpose());
     if (grads != nullptr) {
       grads->tensors[0].noalias() += ws * (X.transpose() * G);
-      if (a_.has_bias()) grads->tensors[1].row(0) += b_scale(p) * G.colwise().sum();
+      if (a_.has_bias()) grads->tensors[1].row(0) += sc.b_mult * G.colwise().sum();
     }
     return grad_x;
   }
 
   void add_empirical_ntk(const Tensor& x1, const Tensor& d1, const Tensor& x2, const Tensor& d2,
-                         const LayerParams& params, const ExampleShape& in, Parameterization p,
+                         const LayerParams& params, const ExampleShape& in, const LayerSetting& p,
                          Matrix& ntk) const override {
     if (!a_.trainable) return;
-    const double ws = w_scale(in, p), bs = b_scale(p);
+    const AffineScaling sc = scaling(in, p);
+    const double ws = sc.w_mult, bs = sc.b_mult;
     const int64_t n1 = x1.rows(), n2 = x2.rows(), pos = in.positions();
     if (!in.spatial) {
       // <x1 ⊗ d1, x2 ⊗ d2> = (x1 . x2)(d1 . d2): no per-example gradient is formed.

@@ -51,7 +51,7 @@ class LayerNorm final : public Layer {
   NTK_LAYER_KERNEL_DISPATCH
 
   Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in,
-                 Parameterization) const override {
+                 const LayerSetting&) const override {
     Tensor y(x.shape);
     const int64_t c = in.channels;
     auto X = as_rows(x, c);
@@ -65,7 +65,7 @@ class LayerNorm final : public Layer {
   }
 
   Tensor backward(const Tensor& x, const Tensor& y, const Tensor& grad_y, const LayerParams&,
-                  const ExampleShape& in, Parameterization, LayerParams*) const override {
+                  const ExampleShape& in, const LayerSetting&, LayerParams*) const override {
     Tensor g(x.shape);
     const int64_t c = in.channels;
     auto X = as_rows(x, c);
@@ -93,11 +93,12 @@ class Identity final : public Layer {
   template <typename T>
   void kernel_impl(PairState<T>&, const SelfVariances<T>&, const ExampleShape&, const KernelConfig&) const {}
   NTK_LAYER_KERNEL_DISPATCH
-  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape&, Parameterization) const override {
+  Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape&,
+                 const LayerSetting&) const override {
     return x;
   }
   Tensor backward(const Tensor&, const Tensor&, const Tensor& grad_y, const LayerParams&, const ExampleShape&,
-                  Parameterization, LayerParams*) const override {
+                  const LayerSetting&, LayerParams*) const override {
     return grad_y;
   }
 };

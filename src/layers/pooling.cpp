@@ -97,7 +97,7 @@ class AvgPool final : public Layer {
   NTK_LAYER_KERNEL_DISPATCH
 
   Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in,
-                 Parameterization) const override {
+                 const LayerSetting&) const override {
     Tensor y(batch_shape(x.rows(), output_shape(in)));
     const double inv = 1.0 / static_cast<double>(k_ * k_);
     const int64_t c = in.channels;
@@ -112,7 +112,7 @@ class AvgPool final : public Layer {
   }
 
   Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&,
-                  const ExampleShape& in, Parameterization, LayerParams*) const override {
+                  const ExampleShape& in, const LayerSetting&, LayerParams*) const override {
     Tensor grad_x(x.shape);
     const double inv = 1.0 / static_cast<double>(k_ * k_);
     const int64_t c = in.channels;
@@ -164,7 +164,7 @@ class GlobalAvgPool final : public Layer {
   NTK_LAYER_KERNEL_DISPATCH
 
   Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in,
-                 Parameterization) const override {
+                 const LayerSetting&) const override {
     Tensor y({x.rows(), in.channels});
     for (int64_t n = 0; n < x.rows(); ++n) {
       ConstRowMap xn(x.row(n), in.positions(), in.channels);
@@ -173,7 +173,7 @@ class GlobalAvgPool final : public Layer {
     return y;
   }
   Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&,
-                  const ExampleShape& in, Parameterization, LayerParams*) const override {
+                  const ExampleShape& in, const LayerSetting&, LayerParams*) const override {
     Tensor grad_x(x.shape);
     const double inv = 1.0 / static_cast<double>(in.positions());
     for (int64_t n = 0; n < x.rows(); ++n) {
@@ -222,11 +222,11 @@ class Flatten final : public Layer {
   NTK_LAYER_KERNEL_DISPATCH
 
   Tensor forward(const Tensor& x, const LayerParams&, const ExampleShape& in,
-                 Parameterization) const override {
+                 const LayerSetting&) const override {
     return Tensor({x.rows(), in.size()}, x.data);
   }
   Tensor backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const LayerParams&,
-                  const ExampleShape&, Parameterization, LayerParams*) const override {
+                  const ExampleShape&, const LayerSetting&, LayerParams*) const override {
     return Tensor(x.shape, grad_y.data);
   }
 };

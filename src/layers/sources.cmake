@@ -1,5 +1,6 @@
 list(APPEND NTK_SOURCES
   src/layers/common.cpp
+  src/layers/scaling.cpp
   src/layers/quadrature.cpp
   src/layers/dense.cpp
   src/layers/conv.cpp

@@ -17,6 +17,21 @@ Network::Network(Architecture arch, const ExampleShape& input, Parameterization 
                    "the network's output is still an image %s: end it with flatten or gap "
                    "and a dense readout",
                    shapes_.back().to_string().c_str());
+  // Where each layer sits (for μP): the first and the last layer with parameters are the input layer and
+  // the readout; every other one's fan-in grows with the output width of the one before it.
+  settings_.assign(arch_.ops().size(), LayerSetting(param_));
+  {
+    std::vector<size_t> affine;
+    for (size_t k = 0; k < arch_.ops().size(); ++k)
+      if (arch_.ops()[k].kind == ArchOp::Kind::kLayer && arch_.ops()[k].layer->has_params())
+        affine.push_back(k);
+    for (size_t i = 0; i < affine.size(); ++i) {
+      LayerSetting& s = settings_[affine[i]];
+      s.input_layer = i == 0;
+      s.readout = i + 1 == affine.size();
+      s.width_in = i == 0 ? 0 : shapes_[affine[i - 1] + 1].channels;
+    }
+  }
   // One generator per layer, seeded from (seed, layer index): adding a layer does not reshuffle the others.
   params_.resize(arch_.ops().size());
   for (size_t k = 0; k < arch_.ops().size(); ++k) {
@@ -25,7 +40,7 @@ Network::Network(Architecture arch, const ExampleShape& input, Parameterization 
     std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
                       static_cast<uint32_t>(k)};
     std::mt19937_64 rng(seq);
-    params_[k] = op.layer->init_params(shapes_[k], param_, rng);
+    params_[k] = op.layer->init_params(shapes_[k], settings_[k], rng);
   }
 }
 
@@ -60,7 +75,7 @@ Network::Trace Network::forward_trace(const Tensor& x) const {
         break;
       }
       case ArchOp::Kind::kLayer:
-        t.inputs.push_back(op.layer->forward(cur, params_[k], shapes_[k], param_));
+        t.inputs.push_back(op.layer->forward(cur, params_[k], shapes_[k], settings_[k]));
         break;
     }
   }
@@ -88,7 +103,8 @@ std::vector<Tensor> Network::backward_trace(const Trace& t, const Tensor& grad_o
       }
       case ArchOp::Kind::kLayer: {
         LayerParams* pg = (grads && op.layer->has_params()) ? &(*grads)[kk] : nullptr;
-        g = op.layer->backward(t.inputs[kk], t.inputs[kk + 1], g, params_[kk], shapes_[kk], param_, pg);
+        g = op.layer->backward(t.inputs[kk], t.inputs[kk + 1], g, params_[kk], shapes_[kk], settings_[kk],
+                               pg);
         break;
       }
     }
@@ -122,7 +138,7 @@ Matrix Network::empirical_ntk(const Tensor& x1, const Tensor* x2) const {
       const ArchOp& o = arch_.ops()[op];
       if (o.kind != ArchOp::Kind::kLayer || !o.layer->has_params() || !o.layer->trainable()) continue;
       o.layer->add_empirical_ntk(t1.inputs[op], d1[op], tb.inputs[op], d2[op], params_[op], shapes_[op],
-                                 param_, ntk);
+                                 settings_[op], ntk);
     }
   }
   ntk /= static_cast<double>(K);

@@ -86,6 +86,16 @@ TEST_F(Cli, KernelWritesTheKernel) {
   EXPECT_EQ(k.shape, (std::vector<int64_t>{4, 4}));
 }
 
+// Finite muP networks are measured by `ntk empirical` (their exact kernel is refused, see BadInputs).
+TEST_F(Cli, EmpiricalMeasuresMupNetworks) {
+  RunResult r =
+      run("empirical --arch 'dense, relu, dense' --width 64 --samples 2 --parameterization mup --x1 " +
+          path("fc.npy") + " --out " + path("k.npy"));
+  EXPECT_EQ(r.status, 0) << r.err;
+  Tensor k = io::load_npy(path("k.npy"));
+  EXPECT_EQ(k.shape, (std::vector<int64_t>{4, 4}));
+}
+
 TEST_F(Cli, BadArchitectures) {
   const std::string x = " --x1 " + path("fc.npy");
   expect_rejected("kernel --arch 'dense, relu,, dense'" + x, "column 13");
@@ -112,6 +122,9 @@ TEST_F(Cli, BadInputs) {
   expect_rejected(a + path("missing.npy"), "missing.npy");
   expect_rejected(a + path("fc.npy") + " --get both", "--get");
   expect_rejected(a + path("fc.npy") + " --parameterization mean_field", "--parameterization");
+  // muP has no kernel limit for training: one line saying why, before any data is read.
+  expect_rejected(a + path("fc.npy") + " --parameterization mup", "mup has no kernel");
+  expect_rejected(a + path("missing.npy") + " --parameterization mup", "mup has no kernel");
   expect_rejected(a + path("fc.npy") + " --dtype float16", "float16");
   expect_rejected(a + path("fc.npy") + " --device tpu", "tpu");
   expect_rejected(a + path("fc.npy") + " --device cuda", "CUDA");
