@@ -338,6 +338,9 @@ def _build_node(node, ctx, is_last):
                        stax.parallel(stax.Identity(), stax.serial(*body)),
                        stax.FanInSum())
 
+  if name in _PRESETS:
+    return _build_preset(node, ctx)
+
   p = _params(node)
   par = ctx.parameterization
 
@@ -392,6 +395,42 @@ def _build_node(node, ctx, is_last):
       warnings.simplefilter("ignore")
       return stax.ElementwiseNumerical(fn, deg=ctx.deg, df=df)
   raise ValueError("unknown layer %r" % name)
+
+
+# Presets of our language (ntk::arch_presets), built here from their published definitions rather than from
+# our expansion, so that the reference checks the expansion too. Myrtle as neural-tangents' MyrtleNetwork
+# example (Shankar et al. 2020): conv stages of (2, 1, 1), (2, 2, 2), (3, 3, 3) with 2x2 average pools between
+# them and three 2x2 pools at the end (= our avgpool(8, stride=8) on the 8x8 map of 32x32 inputs).
+_MYRTLE = {"myrtle5": (2, 1, 1), "myrtle7": (2, 2, 2), "myrtle10": (3, 3, 3)}
+_PRESETS = set(_MYRTLE) | {"cntk_v", "cntk_gap"}
+
+
+def _build_preset(node, ctx):
+  par, w = ctx.parameterization, float(np.sqrt(2.0))
+
+  def conv(trainable=True):
+    layer = stax.Conv(ctx.default_width, (3, 3), padding="SAME", W_std=w, b_std=None, parameterization=par)
+    return layer if trainable else _frozen(layer)
+
+  def readout(trainable=True):
+    layer = stax.Dense(1, W_std=w, b_std=None, parameterization=par)
+    return layer if trainable else _frozen(layer)
+
+  if node.name in _MYRTLE:
+    if node.args or node.kwargs:
+      raise ValueError("%s takes no arguments" % node.name)
+    layers = []
+    for stage, n in enumerate(_MYRTLE[node.name]):
+      layers += [conv(), stax.Relu()] * n
+      layers += [stax.AvgPool((2, 2), strides=(2, 2))] * (1 if stage < 2 else 3)
+    return stax.serial(*layers, stax.Flatten(), readout())
+  d = node.args[0] if node.args else node.kwargs.get("d")
+  if not isinstance(d, int):
+    raise ValueError("%s(d) needs an integer depth" % node.name)
+  if node.name == "cntk_v":
+    return stax.serial(*([conv(), stax.Relu()] * d), stax.Flatten(), readout())
+  return stax.serial(conv(False), stax.Relu(), *([conv(), stax.Relu()] * (d - 1)), stax.GlobalAvgPool(),
+                     readout(False))
 
 
 def build_stax(arch, parameterization="ntk", deg=DEFAULT_DEG,
@@ -469,6 +508,9 @@ def _read_cases(path):
 
 def _run_cases(args):
   cases = _read_cases(args.arch_file)
+  if args.only:
+    keep = set(args.only.split(","))
+    cases = [c for c in cases if c["name"] in keep]
   os.makedirs(args.out, exist_ok=True)
   n_fail = 0
   for c in cases:
@@ -537,6 +579,7 @@ def main(argv=None):
                   help="map b_std=0 to nt b_std=None (no bias) or to a "
                   "zero-variance trainable bias (+1 NTK term in standard)")
   ap.add_argument("--out", required=True, help="output .npy or directory")
+  ap.add_argument("--only", help="batch mode: only these case names (comma-separated, e.g. 30,31)")
   args = ap.parse_args(argv)
 
   if args.arch_file:

@@ -32,13 +32,33 @@ struct ArchArg {
 
 struct ArchNode {
   std::string name;
-  int column = 0;  // 1-based column of the name
+  int column = 0;      // 1-based column of the name
+  int end_column = 0;  // 1-based column just past the item (after its ')' when it has arguments)
   bool has_parens = false;
   std::vector<ArchArg> args;
 };
 
 // Parses the syntax only (no knowledge of layer names). Throws ntk::Error "arch: column N: ...".
 std::vector<std::shared_ptr<ArchNode>> parse_arch_syntax(const std::string& spec);
+
+// ---- presets ----
+// Named architectures that expand to the layer language wherever an architecture is accepted, e.g. "myrtle5"
+// or "cntk_gap(14)" (a preset is an item, so it can sit inside a longer string or a repeat/residual body).
+// The expansions are documented in docs/architecture.md.
+struct ArchPreset {
+  std::string name;   // "myrtle5", "cntk_gap", ...
+  std::string usage;  // "myrtle5", "cntk_gap(d)"
+  std::string help;   // one line
+  int min_depth = 0;  // 0: takes no argument; else the least depth d accepted
+};
+const std::vector<ArchPreset>& arch_presets();
+const ArchPreset* find_arch_preset(const std::string& name);
+// The expansion of preset `name` (with depth d for those that take one) in the layer language. Throws
+// ntk::Error naming the preset on an unknown name or a depth out of range.
+std::string arch_preset_expansion(const std::string& name, int depth = 0);
+// `spec` with every preset item written out as its expansion (text elsewhere unchanged); syntax errors as
+// parse_arch_syntax, bad preset arguments as Architecture::parse.
+std::string expand_arch_presets(const std::string& spec);
 
 // ---- registry ----
 struct ArgSpec {

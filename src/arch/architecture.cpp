@@ -104,6 +104,128 @@ static std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+// ---------------- presets ----------------
+
+namespace {
+
+constexpr const char* kSqrt2 = "1.4142135623730951";
+
+// Myrtle (Shankar et al. 2020, "Neural Kernels Without Tangents"; neural-tangents' MyrtleNetwork): three
+// stages of 3x3 same convolutions with ReLU, 2x2 average pools between them, an 8x8 average pool (a 1x1 map
+// on 32x32 inputs), a dense readout; W_std = sqrt 2, no biases.
+std::string myrtle(int a, int b, int c) {
+  const std::string conv = std::string("conv(3, w_std=") + kSqrt2 + "), relu";
+  auto stage = [&](int n) { return n == 1 ? conv : "repeat(" + std::to_string(n) + ", " + conv + ")"; };
+  return stage(a) + ", avgpool(2, stride=2), " + stage(b) + ", avgpool(2, stride=2), " + stage(c) +
+         ", avgpool(8, stride=8), flatten, dense(w_std=" + kSqrt2 + ")";
+}
+
+}  // namespace
+
+const std::vector<ArchPreset>& arch_presets() {
+  static const std::vector<ArchPreset> presets = {
+      {"cntk_gap", "cntk_gap(d)",
+       "CNTK-GAP of Arora et al. 2019: d 3x3 conv+relu layers, global average pooling, first and last layer "
+       "fixed",
+       2},
+      {"cntk_v", "cntk_v(d)", "CNTK-V of Arora et al. 2019: d 3x3 conv+relu layers, flatten readout", 1},
+      {"myrtle10", "myrtle10", "Myrtle-10 of Shankar et al. 2020 (3+3+3 convs, 2x2 pools, 8x8 pool)", 0},
+      {"myrtle5", "myrtle5", "Myrtle-5 of Shankar et al. 2020 (2+1+1 convs, 2x2 pools, 8x8 pool)", 0},
+      {"myrtle7", "myrtle7", "Myrtle-7 of Shankar et al. 2020 (2+2+2 convs, 2x2 pools, 8x8 pool)", 0},
+  };
+  return presets;
+}
+
+const ArchPreset* find_arch_preset(const std::string& name) {
+  for (const auto& p : arch_presets())
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+static std::string preset_usages() {
+  std::vector<std::string> u;
+  for (const auto& p : arch_presets()) u.push_back(p.usage);
+  return join(u);
+}
+
+std::string arch_preset_expansion(const std::string& name, int depth) {
+  const ArchPreset* p = find_arch_preset(name);
+  NTK_THROW_IF_NOT(p != nullptr, "arch: unknown preset '%s'; known: %s", name.c_str(),
+                   preset_usages().c_str());
+  if (p->min_depth == 0) {
+    if (name == "myrtle5") return myrtle(2, 1, 1);
+    if (name == "myrtle7") return myrtle(2, 2, 2);
+    return myrtle(3, 3, 3);
+  }
+  NTK_THROW_IF_NOT(depth >= p->min_depth && depth <= 10000,
+                   "arch: %s: the depth d must be an integer in [%d, 10000], got %d", p->usage.c_str(),
+                   p->min_depth, depth);
+  const std::string conv = std::string("conv(3, w_std=") + kSqrt2 + ")";
+  if (name == "cntk_v")
+    return "repeat(" + std::to_string(depth) + ", " + conv + ", relu), flatten, dense(w_std=" + kSqrt2 + ")";
+  // CNTK-GAP as in the paper: the first and the last layer are fixed (not trained).
+  std::string s = std::string("conv(3, w_std=") + kSqrt2 + ", trainable=false), relu, ";
+  s += depth == 2 ? conv + ", relu, " : "repeat(" + std::to_string(depth - 1) + ", " + conv + ", relu), ";
+  return s + "gap, dense(w_std=" + kSqrt2 + ", trainable=false)";
+}
+
+namespace {
+
+// The expansion of a preset item (checking its arguments), or "" when the item is not a preset.
+std::string preset_text(const ArchNode& node) {
+  const ArchPreset* p = find_arch_preset(node.name);
+  if (p == nullptr || LayerRegistry::instance().find(node.name) != nullptr) return "";
+  if (p->min_depth == 0) {
+    NTK_THROW_IF_NOT(node.args.empty(), "arch: column %d: %s takes no arguments (a complete architecture)",
+                     node.column, node.name.c_str());
+    return arch_preset_expansion(node.name);
+  }
+  NTK_THROW_IF_NOT(node.args.size() == 1 &&
+                       (node.args[0].key.empty() || node.args[0].key == "d" || node.args[0].key == "depth"),
+                   "arch: column %d: %s needs one argument, the depth d, e.g. %s(5)", node.column,
+                   p->usage.c_str(), node.name.c_str());
+  const ArchArg& d = node.args[0];
+  NTK_THROW_IF_NOT(d.node == nullptr && d.is_number && d.number == std::floor(d.number) &&
+                       d.number >= p->min_depth && d.number <= 10000,
+                   "arch: column %d: %s: the depth d must be an integer in [%d, 10000], got '%s'",
+                   d.value_column, p->usage.c_str(), p->min_depth, d.text.c_str());
+  return arch_preset_expansion(node.name, static_cast<int>(d.number));
+}
+
+void set_columns(ArchNode& node, int column) {
+  node.column = column;
+  for (auto& a : node.args) {
+    a.column = a.value_column = column;
+    if (a.node) set_columns(*a.node, column);
+  }
+}
+
+void collect_presets(const ArchNode& node, std::vector<std::pair<const ArchNode*, std::string>>& out) {
+  std::string text = preset_text(node);
+  if (!text.empty()) {
+    out.emplace_back(&node, std::move(text));
+    return;
+  }
+  for (const auto& a : node.args)
+    if (a.node) collect_presets(*a.node, out);
+}
+
+}  // namespace
+
+std::string expand_arch_presets(const std::string& spec) {
+  std::vector<std::pair<const ArchNode*, std::string>> found;
+  const auto items = parse_arch_syntax(spec);
+  for (const auto& item : items) collect_presets(*item, found);
+  std::string out = spec;
+  // Back to front, so that earlier columns stay valid.
+  for (auto it = found.rbegin(); it != found.rend(); ++it) {
+    const size_t begin = static_cast<size_t>(it->first->column - 1);
+    const size_t end = static_cast<size_t>(it->first->end_column - 1);
+    out.replace(begin, end - begin, it->second);
+  }
+  return out;
+}
+
 // ---------------- compilation ----------------
 
 namespace {
@@ -114,8 +236,19 @@ struct FlatItem {
   int column = 0;
 };
 
-void expand(const ArchNode& node, std::vector<FlatItem>& out, int depth) {
+void expand(const ArchNode& node, std::vector<FlatItem>& out, int depth,
+            std::vector<std::shared_ptr<ArchNode>>& keep) {
   NTK_THROW_IF_NOT(depth < 64, "arch: column %d: nesting deeper than 64 levels", node.column);
+  const std::string preset = preset_text(node);
+  if (!preset.empty()) {
+    // A preset is its expansion; every layer of it reports the preset's column.
+    for (auto& item : parse_arch_syntax(preset)) {
+      set_columns(*item, node.column);
+      keep.push_back(item);
+      expand(*item, out, depth + 1, keep);
+    }
+    return;
+  }
   if (node.name == "repeat") {
     NTK_THROW_IF_NOT(
         node.has_parens && node.args.size() >= 2,
@@ -131,7 +264,7 @@ void expand(const ArchNode& node, std::vector<FlatItem>& out, int depth) {
                        "arch: column %d: repeat: expected a layer after the count, got '%s'",
                        node.args[i].column, node.args[i].text.c_str());
     for (int r = 0; r < static_cast<int>(count.number); ++r)
-      for (size_t i = 1; i < node.args.size(); ++i) expand(*node.args[i].node, out, depth + 1);
+      for (size_t i = 1; i < node.args.size(); ++i) expand(*node.args[i].node, out, depth + 1, keep);
     return;
   }
   if (node.name == "residual") {
@@ -142,7 +275,7 @@ void expand(const ArchNode& node, std::vector<FlatItem>& out, int depth) {
       NTK_THROW_IF_NOT(a.node != nullptr, "arch: column %d: residual: expected a layer, got '%s'", a.column,
                        a.text.c_str());
     out.push_back({nullptr, ArchOp::Kind::kFork, node.column});
-    for (const auto& a : node.args) expand(*a.node, out, depth + 1);
+    for (const auto& a : node.args) expand(*a.node, out, depth + 1, keep);
     out.push_back({nullptr, ArchOp::Kind::kJoin, node.column});
     return;
   }
@@ -227,7 +360,8 @@ Architecture Architecture::parse(const std::string& spec, const ParseOptions& op
   const LayerRegistry& registry = LayerRegistry::instance();
   auto items = parse_arch_syntax(spec);
   std::vector<FlatItem> flat;
-  for (const auto& item : items) expand(*item, flat, 0);
+  std::vector<std::shared_ptr<ArchNode>> keep;  // nodes of preset expansions, which `flat` points into
+  for (const auto& item : items) expand(*item, flat, 0, keep);
 
   // Resolve names first so that an unknown layer is reported before anything else.
   std::vector<const LayerInfo*> infos(flat.size(), nullptr);
@@ -236,8 +370,8 @@ Architecture Architecture::parse(const std::string& spec, const ParseOptions& op
     if (flat[i].kind != ArchOp::Kind::kLayer) continue;
     const ArchNode& node = *flat[i].node;
     infos[i] = registry.find(node.name);
-    NTK_THROW_IF_NOT(infos[i] != nullptr, "arch: column %d: unknown layer '%s'; known: %s", node.column,
-                     node.name.c_str(), join(registry.names()).c_str());
+    NTK_THROW_IF_NOT(infos[i] != nullptr, "arch: column %d: unknown layer '%s'; known: %s; presets: %s",
+                     node.column, node.name.c_str(), join(registry.names()).c_str(), preset_usages().c_str());
     if (node.name == "dense") readout = static_cast<int>(i);
   }
 

@@ -77,6 +77,7 @@ class SyntaxParser {
       }
       expect(')', "',' or ')' in the argument list");
     }
+    node->end_column = column();
     return node;
   }
 

@@ -108,8 +108,9 @@ Tensor shape_inputs_for(const Architecture& arch, const Tensor& x) {
   return x;
 }
 
-std::string with_outputs(const std::string& spec, int64_t outputs) {
-  if (outputs <= 1) return spec;
+std::string with_outputs(const std::string& preset_spec, int64_t outputs) {
+  if (outputs <= 1) return preset_spec;
+  const std::string spec = expand_arch_presets(preset_spec);  // a preset's readout is inside its expansion
   auto nodes = parse_arch_syntax(spec);
   std::shared_ptr<ArchNode> last;
   for (const auto& n : nodes)
