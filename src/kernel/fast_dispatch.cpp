@@ -11,6 +11,19 @@
 
 namespace ntk::fast {
 
+namespace {
+
+// The plane buffers carry a border of about k / 2 on each side, and a segment boundary visits every tap, so
+// windows far larger than the image are left to the reference engine (which skips the taps in the padding).
+// Empty when the window fits.
+std::string window_too_large(int64_t k, const ExampleShape& s) {
+  if (k <= 2 * std::max(s.height, s.width) + 1) return "";
+  return ": window far larger than the " + std::to_string(s.height) + "x" + std::to_string(s.width) +
+         " image";
+}
+
+}  // namespace
+
 FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Parameterization p, bool images) {
   FastPlan plan;
   plan.in = in;
@@ -63,10 +76,8 @@ FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Paramete
         break;
       case StepKind::kConv: {
         if (!images || !s.spatial) return fail(op.layer->describe() + ": conv after the readout");
-        // The plane buffers carry a border of about k / 2 on each side, and a boundary visits every tap.
-        if (ls.window.k > 2 * std::max(s.height, s.width) + 1)
-          return fail(op.layer->describe() + ": window far larger than the " + std::to_string(s.height) + "x" +
-                      std::to_string(s.width) + " image");
+        if (const std::string why = window_too_large(ls.window.k, s); !why.empty())
+          return fail(op.layer->describe() + why);
         st.affine = ls.affine;
         st.k = static_cast<int>(ls.window.k);
         st.fan_in = static_cast<double>(ls.window.k * ls.window.k * s.channels);
@@ -125,9 +136,8 @@ FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Paramete
         // Plane Δ' of the output combines the input planes s Δ' + b - a over the window's taps a, b.
         if (!images || !s.spatial) return fail(op.layer->describe() + " of a vector");
         if (!stack.empty()) return fail(op.layer->describe() + ": windowed pooling inside a residual block");
-        if (ls.window.k > 2 * std::max(s.height, s.width) + 1)
-          return fail(op.layer->describe() + ": window far larger than the " + std::to_string(s.height) + "x" +
-                      std::to_string(s.width) + " image");
+        if (const std::string why = window_too_large(ls.window.k, s); !why.empty())
+          return fail(op.layer->describe() + why);
         st.kind = FastStep::kBoundary;
         st.k = static_cast<int>(ls.window.k);
         st.stride = static_cast<int>(ls.window.stride);

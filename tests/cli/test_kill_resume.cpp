@@ -53,6 +53,18 @@ int wait_exit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// `ntk kernel --out path` of x on the reference engine with a quadrature activation, one thread, tiles of the
+// given edge (small, so that a job has hundreds of tiles), resumed or not.
+std::vector<std::string> tiled_job(const std::string& x, const std::string& tile, const std::string& path,
+                                   bool resume) {
+  std::vector<std::string> a = {NTK_CLI_PATH, "kernel",    "--arch",    "dense(b_std=0.1), tanh, dense",
+                                "--x1",       x,           "--tile",    tile,
+                                "--engine",   "reference", "--threads", "1",
+                                "--quiet",    "--out",     path};
+  if (resume) a.push_back("--resume");
+  return a;
+}
+
 TEST(KillAnywhere, TwentyKillsAndResumesGiveTheUninterruptedFile) {
   const fs::path dir = fs::temp_directory_path() / ("ntk_kill_" + std::to_string(getpid()));
   fs::create_directories(dir);
@@ -61,17 +73,7 @@ TEST(KillAnywhere, TwentyKillsAndResumesGiveTheUninterruptedFile) {
   io::save_npy(x, testing::random_tensor({192, 7}, 21));
   // The reference engine with a quadrature activation and 8 x 8 tiles: 300 tiles of a few milliseconds each,
   // so that kills land before, inside and between tiles, and during the final mirror and rename.
-  const std::vector<std::string> base = {
-      NTK_CLI_PATH, "kernel",    "--arch",    "dense(b_std=0.1), tanh, dense",
-      "--x1",       x,           "--tile",    "8",
-      "--engine",   "reference", "--threads", "1",
-      "--quiet"};
-  auto with = [&](const std::string& path, bool resume) {
-    std::vector<std::string> a = base;
-    a.insert(a.end(), {"--out", path});
-    if (resume) a.push_back("--resume");
-    return a;
-  };
+  auto with = [&](const std::string& path, bool resume) { return tiled_job(x, "8", path, resume); };
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(wait_exit(start(with(ref, false))), 0);
   const double full_ms =
@@ -131,17 +133,7 @@ TEST(KillAnywhere, FullDiskAndUnwritableOutputLoseNothingFinished) {
                     out = (dir / "k.npy").string(), err = (dir / "err.txt").string();
   io::save_npy(x, testing::random_tensor({128, 5}, 22));
   // 4 x 4 tiles: 528 of them, so the journal (one line per tile) grows past one 1 KiB block mid-job.
-  const std::vector<std::string> base = {
-      NTK_CLI_PATH, "kernel",    "--arch",    "dense(b_std=0.1), tanh, dense",
-      "--x1",       x,           "--tile",    "4",
-      "--engine",   "reference", "--threads", "1",
-      "--quiet"};
-  auto with = [&](const std::string& path, bool resume) {
-    std::vector<std::string> a = base;
-    a.insert(a.end(), {"--out", path});
-    if (resume) a.push_back("--resume");
-    return a;
-  };
+  auto with = [&](const std::string& path, bool resume) { return tiled_job(x, "4", path, resume); };
   auto one_line = [&]() {
     std::string e = read_bytes(err);
     while (!e.empty() && e.back() == '\n') e.pop_back();
