@@ -325,8 +325,8 @@ class CntkEngine final : public KernelEngine {
     explicit Scratch(const CntkEngine& e) {
       gram.assign(static_cast<size_t>(e.w0_), 0.0);
       for (int b = 0; b < 2; ++b) {
-        acc_c[b].assign(static_cast<size_t>(e.acc_size_), T(0));
-        acc_t[b].assign(static_cast<size_t>(e.acc_size_), T(0));
+        acc_c[b].assign(static_cast<size_t>(e.acc_size_ + S::W), T(0));  // + W: read as whole vectors
+        acc_t[b].assign(static_cast<size_t>(e.acc_size_ + S::W), T(0));
       }
       const size_t n = static_cast<size_t>(e.buf_rows_ * e.stride_ + S::W);
       c.assign(n, T(0));
@@ -343,7 +343,8 @@ class CntkEngine final : public KernelEngine {
     for (int64_t i = 0; i < n; ++i)
       for (int64_t q = 0; q < p; ++q)
         for (int64_t ch = 0; ch < c0_; ++ch) side.xp[(i * c0_ + ch) * p + q] = x.row(i)[q * c0_ + ch];
-    side.A.assign(static_cast<size_t>(n * std::max<int64_t>(per_input_, 1)), T(0));
+    side.A.assign(static_cast<size_t>(n * std::max<int64_t>(per_input_, 1) + S::W),
+                  T(0));  // + W: see store_row
     side.B.assign(side.A.size(), T(0));
     side.Q.assign(side.A.size(), T(0));
     if (segs_.size() > 1) {
@@ -481,8 +482,8 @@ class CntkEngine final : public KernelEngine {
       const T* tr = Th + (B + r) * SS + B;
       for (int64_t col = 0; col < wd; col += S::W) {
         const M m = S::tail(wd - col);
-        ac += S::sum(S::loadm(m, cr + col));
-        if (with_ntk) at += S::sum(S::loadm(m, tr + col));
+        ac += S::sum(only(m, S::load(cr + col)));
+        if (with_ntk) at += S::sum(only(m, S::load(tr + col)));
       }
     }
     sum_c = ac;
@@ -574,13 +575,133 @@ class CntkEngine final : public KernelEngine {
 
   static void add_row(T* dst, const T* src, int64_t n, int64_t s) {
     if (s == 1) {
+      // Whole vectors (see store_row): past the run, dst gets zero added (the accumulator is this thread's).
       for (int64_t c = 0; c < n; c += S::W) {
         const M m = S::tail(n - c);
-        S::storem(dst + c, m, S::loadm(m, dst + c) + S::loadm(m, src + c));
+        S::store(dst + c, S::load(dst + c) + only(m, S::load(src + c)));
       }
       return;
     }
     for (int64_t c = 0; c < n; ++c) dst[c] += src[s * c];
+  }
+
+  // Plane rows are read and written as whole vectors: masked loads and stores (vmaskmov) are microcoded on
+  // AMD cores and cost more than a layer's arithmetic on the short rows of small planes. A row of the
+  // buffers (stride SS = w0 + 2B + W) holds a whole vector past the plane's last column, every other array
+  // read this way (self maps, accumulated planes) is padded by W at its end, and the lanes past a row's end
+  // are zeroed before a store: they are the plane's zero border.
+  static NTK_ALWAYS_INLINE V only(M m, V v) {
+    return m == S::tail(S::W) ? v : S::blend(m, S::zero(), v);
+  }
+  static NTK_ALWAYS_INLINE void store_row(T* p, M m, V v) {
+    S::store(p, only(m, v));
+  }
+
+  // One input's self quantities (math::self_quantities) as maps of the image (row stride wd_img); origin:
+  // the image position of the plane's first position.
+  struct SelfMaps {
+    const T *a, *b, *q;
+    int64_t origin;
+  };
+  // Rows of a plane that an activation step maps side by side: the arc-cosine map is a chain of ~40
+  // dependent operations per vector, so independent rows let the core overlap them.
+  static constexpr int kActRows = 2;
+
+  // The rows of a plane (hd x wd at the border's origin of C and Th) through a pointwise map, R rows at a
+  // time (the last hd mod R one by one). produce(r, col, c, t) gives Σ and Θ at row r, columns col .. col +
+  // W - 1 (the plane itself, or a convolution's last pass fused into the step); map(rows, c, t, a1, b1, q1,
+  // a2, b2, q2, m) gets N = rows::value such vectors of N consecutive rows, both inputs' self quantities
+  // there (arrays of vectors, see arc_cosine_block) and the masks of the lanes inside the plane; the results
+  // are written to C and Th.
+  template <int R, bool kNtk, class Produce, class Map>
+  NTK_ALWAYS_INLINE void map_rows(T* C, T* Th, int64_t hd, int64_t wd, int64_t wd_img, const SelfMaps& m1,
+                                  const SelfMaps& m2, Produce&& produce, Map&& map) const {
+    const int64_t B = border_, SS = stride_;
+    auto block = [&](auto rows, int64_t r0) {
+      constexpr int N = decltype(rows)::value;
+      for (int64_t col = 0; col < wd; col += S::W) {
+        const M inside = S::tail(wd - col);
+        V c[N], t[N], a1[N], b1[N], q1[N], a2[N], b2[N], q2[N];
+        M m[N];
+#pragma GCC unroll 8
+        for (int q = 0; q < N; ++q) {
+          const int64_t o1 = m1.origin + (r0 + q) * wd_img + col, o2 = m2.origin + (r0 + q) * wd_img + col;
+          produce(r0 + q, col, c[q], t[q]);
+          a1[q] = S::load(m1.a + o1);
+          b1[q] = S::load(m1.b + o1);
+          q1[q] = S::load(m1.q + o1);
+          a2[q] = S::load(m2.a + o2);
+          b2[q] = S::load(m2.b + o2);
+          q2[q] = S::load(m2.q + o2);
+          m[q] = inside;
+        }
+        map(rows, c, t, a1, b1, q1, a2, b2, q2, m);
+#pragma GCC unroll 8
+        for (int q = 0; q < N; ++q) {
+          const int64_t o = (B + r0 + q) * SS + B + col;
+          store_row(C + o, inside, c[q]);
+          if (kNtk) store_row(Th + o, inside, t[q]);
+        }
+      }
+    };
+    int64_t r = 0;
+    for (; r + R <= hd; r += R) block(std::integral_constant<int, R>(), r);
+    for (; r < hd; ++r) block(std::integral_constant<int, 1>(), r);
+  }
+
+  // The activation or layernorm step s of the pair (x1[i], x2[j]) on the plane (hd x wd; the image is
+  // wd_img wide; origin1, origin2: the image positions of the plane's first position), its input from
+  // produce as in map_rows. The map is chosen once per step (ABRelu: by the range of the correlations, see
+  // arc_cosine_block).
+  template <bool kNtk, class Produce>
+  void pointwise_step(int s, const Side& s1, int64_t i, const Side& s2, int64_t j, T* C, T* Th, int64_t hd,
+                      int64_t wd, int64_t wd_img, int64_t origin1, int64_t origin2, Produce&& produce) const {
+    const FastStep& st = plan_.steps[s];
+    const StepConsts<S>& k = consts_[s];
+    const int64_t o1 = i * per_input_ + slot_off_[st.slot], o2 = j * per_input_ + slot_off_[st.slot];
+    const SelfMaps m1{s1.A.data() + o1, s1.B.data() + o1, s1.Q.data() + o1, origin1};
+    const SelfMaps m2{s2.A.data() + o2, s2.B.data() + o2, s2.Q.data() + o2, origin2};
+    if (st.kind == FastStep::kLayerNorm) {
+      map_rows<1, kNtk>(C, Th, hd, wd, wd_img, m1, m2, produce,
+                        [&](auto, V* c, V* t, const V*, const V* b1, const V*, const V*, const V* b2,
+                            const V*, const M*) { math::layernorm_map<S>(c[0], t[0], kNtk, b1[0], b2[0]); });
+    } else if (st.act.kind == ActKind::kABRelu) {
+      auto arc_cosine = [&](auto relu) {
+        map_rows<kActRows, kNtk>(C, Th, hd, wd, wd_img, m1, m2, produce,
+                                 [&](auto rows, V* c, V* t, const V* a1, const V* b1, const V* q1,
+                                     const V* a2, const V* b2, const V* q2, const M* m) {
+                                   arc_cosine_block<S, decltype(rows)::value, decltype(relu)::value>(
+                                       k.act.abrelu, c, t, kNtk, a1, b1, q1, a2, b2, q2, m);
+                                 });
+      };
+      if (k.act.abrelu.relu)
+        arc_cosine(std::true_type());
+      else
+        arc_cosine(std::false_type());
+    } else {
+      map_rows<1, kNtk>(
+          C, Th, hd, wd, wd_img, m1, m2, produce,
+          [&](auto, V* c, V* t, const V* a1, const V* b1, const V* q1, const V* a2, const V* b2, const V* q2,
+              const M*) { apply_act<S>(k, c[0], t[0], kNtk, a1[0], b1[0], q1[0], a2[0], b2[0], q2[0]); });
+    }
+  }
+
+  // Calls body(window, ntk) with the convolution's window size as a compile-time constant where it is 1
+  // or 3 (0: any other) and with_ntk as one too.
+  template <class Body>
+  static NTK_ALWAYS_INLINE void with_conv_kind(int64_t kk, bool with_ntk, Body&& body) {
+    auto window = [&](auto ntk) {
+      if (kk == 3)
+        body(std::integral_constant<int, 3>(), ntk);
+      else if (kk == 1)
+        body(std::integral_constant<int, 1>(), ntk);
+      else
+        body(std::integral_constant<int, 0>(), ntk);
+    };
+    if (with_ntk)
+      window(std::true_type());
+    else
+      window(std::false_type());
   }
 
   // One plane Δ = (dy, dx) of segment g of the pair through the segment's steps, left in w.c and w.t
@@ -597,8 +718,6 @@ class CntkEngine final : public KernelEngine {
     if (hd <= 0 || wd <= 0) return false;
     const int64_t oy1 = std::max(0, -dy), ox1 = std::max(0, -dx), oy2 = std::max(0, dy),
                   ox2 = std::max(0, dx);
-    (void)oy2;
-    (void)ox2;
     T* C = w.c.data();
     T* Th = w.t.data();
     // Zero the border around the plane (what earlier, larger planes left there); Σ of the plane itself (and
@@ -644,10 +763,10 @@ class CntkEngine final : public KernelEngine {
         const T* it = with_ntk ? in_t + o + r * wd : nullptr;
         for (int64_t col = 0; col < wd; col += S::W) {
           const M m = S::tail(wd - col);
-          V c = S::loadm(m, ic + col) * scale, t = with_ntk ? S::loadm(m, it + col) * scale : S::zero();
+          V c = S::load(ic + col) * scale, t = with_ntk ? S::load(it + col) * scale : S::zero();
           if (!bs.pool) math::affine_map<S>(k.affine, ntk_param_, c, t, with_ntk);
-          S::storem(cr + col, m, c);
-          if (with_ntk) S::storem(tr + col, m, t);
+          store_row(cr + col, m, c);
+          if (with_ntk) store_row(tr + col, m, t);
         }
       }
     }
@@ -661,7 +780,29 @@ class CntkEngine final : public KernelEngine {
           const int64_t shrink = st.valid ? kk - 1 : 0;
           const int64_t hd_out = hd - shrink, wd_out = wd - shrink;
           if (hd_out <= 0 || wd_out <= 0) return false;  // the plane leaves the image: contributes nothing
-          conv_plane(k, st, C, Th, w.tc.data(), w.tt.data(), hd, wd, hd_out, wd_out, kk, pl, with_ntk);
+          // A closed-form activation or layernorm right after the convolution takes the window sums as
+          // they are formed (one pass over the plane less); not in self mode, which records the step's
+          // input first. The same operations either way: bit for bit the unfused result.
+          const FastStep* next = s + 1 < sg.end ? &plan_.steps[s + 1] : nullptr;
+          const bool fuse = !record && next &&
+                            ((next->kind == FastStep::kAct && math::is_closed_form(next->act.kind)) ||
+                             next->kind == FastStep::kLayerNorm);
+          T* TC = w.tc.data();
+          T* TT = w.tt.data();
+          with_conv_kind(kk, with_ntk, [&](auto window, auto ntk) {
+            constexpr int KK = decltype(window)::value;
+            constexpr bool kNtk = decltype(ntk)::value;
+            conv_horizontal<KK, kNtk>(C, Th, TC, TT, hd, wd_out, kk, pl);
+            if (fuse) return;
+            for (int64_t r = 0; r < hd_out; ++r)
+              for (int64_t col = 0; col < wd_out; col += S::W) {
+                V c, t;
+                conv_vertical<KK, kNtk>(k, C, Th, TC, TT, kk, pl, r, col, c, t);
+                const int64_t o = (B + r) * SS + B + col;
+                store_row(C + o, S::tail(wd_out - col), c);
+                if (kNtk) store_row(Th + o, S::tail(wd_out - col), t);
+              }
+          });
           if (shrink) {
             // Clear what the smaller plane leaves of the old one, so the zero border stays zero.
             for (int64_t r = 0; r < hd_out; ++r) {
@@ -675,6 +816,17 @@ class CntkEngine final : public KernelEngine {
           }
           hd = hd_out;
           wd = wd_out;
+          if (fuse) {
+            ++s;  // the next step runs here
+            with_conv_kind(kk, with_ntk, [&](auto window, auto ntk) {
+              constexpr int KK = decltype(window)::value;
+              constexpr bool kNtk = decltype(ntk)::value;
+              pointwise_step<kNtk>(s, s1, i, s2, j, C, Th, hd, wd, wd_img, oy1 * wd_img + ox1,
+                                   oy2 * wd_img + ox2, [&](int64_t r, int64_t col, V& c, V& t) {
+                                     conv_vertical<KK, kNtk>(k, C, Th, TC, TT, kk, pl, r, col, c, t);
+                                   });
+            });
+          }
           break;
         }
         case FastStep::kAffine:
@@ -683,10 +835,10 @@ class CntkEngine final : public KernelEngine {
             T* tr = Th + (B + r) * SS + B;
             for (int64_t col = 0; col < wd; col += S::W) {
               const M m = S::tail(wd - col);
-              V c = S::loadm(m, cr + col), t = with_ntk ? S::loadm(m, tr + col) : S::zero();
+              V c = S::load(cr + col), t = with_ntk ? S::load(tr + col) : S::zero();
               math::affine_map<S>(k.affine, ntk_param_, c, t, with_ntk);
-              S::storem(cr + col, m, c);
-              if (with_ntk) S::storem(tr + col, m, t);
+              store_row(cr + col, m, c);
+              if (with_ntk) store_row(tr + col, m, t);
             }
           }
           break;
@@ -704,51 +856,19 @@ class CntkEngine final : public KernelEngine {
                 math::self_quantities<T>(st.self_kind(), C[(B + r) * SS + B + col], A[o], Bq[o], Q[o]);
               }
           }
-          const T* A1 = s1.A.data() + i * per_input_ + off;
-          const T* B1 = s1.B.data() + i * per_input_ + off;
-          const T* A2 = s2.A.data() + j * per_input_ + off;
-          const T* B2 = s2.B.data() + j * per_input_ + off;
-          const T* Q1 = s1.Q.data() + i * per_input_ + off;
-          const T* Q2 = s2.Q.data() + j * per_input_ + off;
-          // The rows of the plane, with the map chosen once per step (ABRelu: by the range of each vector's
-          // correlations, see arc_cosine_lanes).
-          auto rows = [&](auto map) {
-            for (int64_t r = 0; r < hd; ++r) {
-              T* cr = C + (B + r) * SS + B;
-              T* tr = Th + (B + r) * SS + B;
-              const int64_t o1 = (r + oy1) * wd_img + ox1, o2 = (r + oy2) * wd_img + ox2;
-              for (int64_t col = 0; col < wd; col += S::W) {
-                const M m = S::tail(wd - col);
-                V c = S::loadm(m, cr + col), t = with_ntk ? S::loadm(m, tr + col) : S::zero();
-                map(m, c, t, o1 + col, o2 + col);
-                S::storem(cr + col, m, c);
-                if (with_ntk) S::storem(tr + col, m, t);
-              }
-            }
+          auto plane = [&](auto ntk) {
+            constexpr bool kNtk = decltype(ntk)::value;
+            pointwise_step<kNtk>(s, s1, i, s2, j, C, Th, hd, wd, wd_img, oy1 * wd_img + ox1,
+                                 oy2 * wd_img + ox2, [&](int64_t r, int64_t col, V& c, V& t) {
+                                   const int64_t o = (B + r) * SS + B + col;
+                                   c = S::load(C + o);
+                                   t = kNtk ? S::load(Th + o) : S::zero();
+                                 });
           };
-          if (st.kind == FastStep::kLayerNorm) {
-            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
-              math::layernorm_map<S>(c, t, with_ntk, S::loadm(m, B1 + p1), S::loadm(m, B2 + p2));
-            });
-          } else if (st.act.kind == ActKind::kABRelu && k.act.abrelu.relu) {
-            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
-              arc_cosine_lanes<S, true>(k.act.abrelu, c, t, with_ntk, S::loadm(m, A1 + p1),
-                                        S::loadm(m, B1 + p1), S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2),
-                                        S::loadm(m, B2 + p2), S::loadm(m, Q2 + p2));
-            });
-          } else if (st.act.kind == ActKind::kABRelu) {
-            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
-              arc_cosine_lanes<S, false>(k.act.abrelu, c, t, with_ntk, S::loadm(m, A1 + p1),
-                                         S::loadm(m, B1 + p1), S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2),
-                                         S::loadm(m, B2 + p2), S::loadm(m, Q2 + p2));
-            });
-          } else {
-            rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
-              apply_act<S>(k, c, t, with_ntk, S::loadm(m, A1 + p1), S::loadm(m, B1 + p1),
-                           S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2), S::loadm(m, B2 + p2),
-                           S::loadm(m, Q2 + p2));
-            });
-          }
+          if (with_ntk)
+            plane(std::true_type());
+          else
+            plane(std::false_type());
           break;
         }
         case FastStep::kFork: {
@@ -777,49 +897,60 @@ class CntkEngine final : public KernelEngine {
     return true;
   }
 
-  // k x k box sums over the plane (zero outside it), as a horizontal then a vertical pass, and the conv map.
-  void conv_plane(const StepConsts<S>& k, const FastStep& st, T* C, T* Th, T* TC, T* TT, int64_t hd,
-                  int64_t wd, int64_t hd_out, int64_t wd_out, int64_t kk, int64_t pl, bool with_ntk) const {
+  // A convolution's k x k box sums over the plane (zero outside it) are a horizontal pass (conv_horizontal,
+  // into TC and TT) and a vertical one (conv_vertical, one vector at a time, then the dense map on the
+  // window means); KK: the window size as a compile-time constant (0: any, kk_any), kNtk: whether Θ is
+  // carried. A 1 x 1 window has no horizontal pass; its vertical one reads the plane itself.
+  template <int KK, bool kNtk>
+  void conv_horizontal(const T* C, const T* Th, T* TC, T* TT, int64_t hd, int64_t wd_out, int64_t kk_any,
+                       int64_t pl) const {
+    if (KK == 1) return;
     const int64_t B = border_, SS = stride_;
-    (void)wd;
+    const int64_t kk = KK ? KK : kk_any;
     for (int64_t r = 0; r < hd; ++r) {
       const T* cr = C + (B + r) * SS + B - pl;
       const T* tr = Th + (B + r) * SS + B - pl;
       T* ocr = TC + (B + r) * SS + B;
       T* otr = TT + (B + r) * SS + B;
+      // Whole vectors: the lanes past wd_out only ever reach the discarded lanes of the vertical pass.
       for (int64_t col = 0; col < wd_out; col += S::W) {
-        const M m = S::tail(wd_out - col);
-        V a = S::loadm(m, cr + col), b = with_ntk ? S::loadm(m, tr + col) : S::zero();
+        V a = S::load(cr + col), b = kNtk ? S::load(tr + col) : S::zero();
+#pragma GCC unroll 8
         for (int64_t t = 1; t < kk; ++t) {
-          a = a + S::loadm(m, cr + col + t);
-          if (with_ntk) b = b + S::loadm(m, tr + col + t);
+          a = a + S::load(cr + col + t);
+          if (kNtk) b = b + S::load(tr + col + t);
         }
-        S::storem(ocr + col, m, a);
-        if (with_ntk) S::storem(otr + col, m, b);
+        S::store(ocr + col, a);
+        if (kNtk) S::store(otr + col, b);
       }
     }
     // Rows just below the plane are read as zero padding: clear what earlier (taller) planes left there.
     std::fill(TC + (B + hd) * SS, TC + (B + hd + B + 1) * SS, T(0));
-    if (with_ntk) std::fill(TT + (B + hd) * SS, TT + (B + hd + B + 1) * SS, T(0));
-    const V inv_k2 = S::set1(k.inv_k2);
-    for (int64_t r = 0; r < hd_out; ++r) {
-      T* cr = C + (B + r) * SS + B;
-      T* tr = Th + (B + r) * SS + B;
-      for (int64_t col = 0; col < wd_out; col += S::W) {
-        const M m = S::tail(wd_out - col);
-        V a = S::zero(), b = S::zero();
-        for (int64_t t = 0; t < kk; ++t) {
-          const int64_t src = (B + r + t - pl) * SS + B + col;
-          a = a + S::loadm(m, TC + src);
-          if (with_ntk) b = b + S::loadm(m, TT + src);
-        }
-        // The dense map on the window means.
-        V c = a * inv_k2, t = b * inv_k2;
-        math::affine_map<S>(k.affine, ntk_param_, c, t, with_ntk);
-        S::storem(cr + col, m, c);
-        if (with_ntk) S::storem(tr + col, m, t);
+    if (kNtk) std::fill(TT + (B + hd) * SS, TT + (B + hd + B + 1) * SS, T(0));
+  }
+
+  template <int KK, bool kNtk>
+  NTK_ALWAYS_INLINE void conv_vertical(const StepConsts<S>& k, const T* C, const T* Th, const T* TC,
+                                       const T* TT, int64_t kk_any, int64_t pl, int64_t r, int64_t col, V& c,
+                                       V& t) const {
+    const int64_t B = border_, SS = stride_;
+    const int64_t kk = KK ? KK : kk_any;
+    V a = S::zero(), b = S::zero();
+    if (KK == 1) {
+      a = a + S::load(C + (B + r) * SS + B + col);
+      if (kNtk) b = b + S::load(Th + (B + r) * SS + B + col);
+    } else {
+#pragma GCC unroll 8
+      for (int64_t q = 0; q < kk; ++q) {
+        const int64_t src = (B + r + q - pl) * SS + B + col;
+        a = a + S::load(TC + src);
+        if (kNtk) b = b + S::load(TT + src);
       }
     }
+    const V inv_k2 = S::set1(k.inv_k2);
+    c = a * inv_k2;
+    t = b * inv_k2;
+    math::affine_map<S>(k.affine, ntk_param_, c, t, kNtk);
   }
 
   FastPlan plan_;

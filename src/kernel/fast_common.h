@@ -41,10 +41,30 @@ inline void apply_act(const StepConsts<S>& k, typename S::V& c, typename S::V& t
                           math::SelfLanes<S>{a2, b2, q2});
 }
 
+// Calls body(range, exact) with the narrowest AcosRange that holds every lane (upper: all in (1/2, 1],
+// central: all in [-1/2, 1/2]) and exact = whether any lane needs the exact path near |ρ| = 1 (see
+// math::angle): each combination is its own instantiation, so the common one has no scalar fallback in it.
+template <class Body>
+NTK_ALWAYS_INLINE void dispatch_range(bool upper, bool central, bool near, Body&& body) {
+  using math::AcosRange;
+  auto with_range = [&](auto exact) {
+    if (upper)
+      body(std::integral_constant<AcosRange, AcosRange::kUpper>(), exact);
+    else if (central)
+      body(std::integral_constant<AcosRange, AcosRange::kCentral>(), exact);
+    else
+      body(std::integral_constant<AcosRange, AcosRange::kAny>(), exact);
+  };
+  if (near)
+    with_range(std::true_type());
+  else
+    with_range(std::false_type());
+}
+
 // ABRelu on R rows of pairs together: row r is input i0 + r (scalars A1, B1, Q1 at [r]) against the same
 // vector of inputs (a2, b2, q2). The rows' dependency chains are independent and unrolled side by side, and
 // when every lane of every row has ρ in (1/2, 1] (deep ReLU networks) or in [-1/2, 1/2], acos_sin skips the
-// other branch's work. Bit for bit apply_act on each row.
+// other branch's work (dispatch_range). Bit for bit apply_act on each row.
 template <class S, int R, bool kRelu>
 inline void arc_cosine_rows(const math::ABReluAct::Consts<typename S::T>& k, typename S::V* c,
                             typename S::V* t, bool with_ntk, const typename S::T* A1, const typename S::T* B1,
@@ -62,38 +82,84 @@ inline void arc_cosine_rows(const math::ABReluAct::Consts<typename S::T>& k, typ
     upper &= S::gt(rho[r], half);
     central &= S::le(S::abs(rho[r]), half);
   }
-  auto all_rows = [&](auto range) {
+  bool near = false;
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) near |= S::any(math::near_one_lanes<S>(rho[r]));
+  auto all_rows = [&](auto range, auto exact) {
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
-      math::ABReluAct::map_correlated<S, decltype(range)::value, kRelu>(
+      math::ABReluAct::map_correlated<S, decltype(range)::value, kRelu, decltype(exact)::value>(
           k, rho[r], c[r], t[r], with_ntk, S::set1(A1[r]), S::set1(Q1[r]), a2, q2);
   };
-  if (upper == S::tail(S::W))
-    all_rows(std::integral_constant<AcosRange, AcosRange::kUpper>());
-  else if (central == S::tail(S::W))
-    all_rows(std::integral_constant<AcosRange, AcosRange::kCentral>());
-  else
-    all_rows(std::integral_constant<AcosRange, AcosRange::kAny>());
+  dispatch_range(upper == S::tail(S::W), central == S::tail(S::W), near, all_rows);
 }
 
-// ABRelu on one vector of pairs whose self quantities vary by lane (the CNTK engine's positions): as
-// arc_cosine_rows with one row, the range of the vector's correlations picks acos_sin's branch. Bit for bit
-// apply_act.
-template <class S, bool kRelu>
-NTK_ALWAYS_INLINE void arc_cosine_lanes(const math::ABReluAct::Consts<typename S::T>& k, typename S::V& c,
-                                        typename S::V& t, bool with_ntk, typename S::V a1, typename S::V b1,
-                                        typename S::V q1, typename S::V a2, typename S::V b2,
-                                        typename S::V q2) {
+// arc_cosine_block's rare case, some lane near |ρ| = 1: out of line, so that its scalar calls leave the
+// register allocation of the common case alone (values live across a call are kept in memory).
+template <class S, int R, bool kRelu>
+__attribute__((noinline)) void arc_cosine_block_exact(const math::ABReluAct::Consts<typename S::T>& k,
+                                                      typename S::V* c, typename S::V* t, bool with_ntk,
+                                                      const typename S::V* a1, const typename S::V* q1,
+                                                      const typename S::V* a2, const typename S::V* q2,
+                                                      const typename S::V* rho, bool upper, bool central) {
+  auto all_rows = [&](auto range, auto exact) {
+    for (int r = 0; r < R; ++r)
+      math::ABReluAct::map_correlated<S, decltype(range)::value, kRelu, decltype(exact)::value>(
+          k, rho[r], c[r], t[r], with_ntk, a1[r], q1[r], a2[r], q2[r]);
+  };
+  dispatch_range(upper, central, true, all_rows);
+}
+
+// ABRelu on R vectors of pairs whose self quantities vary by lane (R rows of a CNTK plane), side by side:
+// as arc_cosine_rows, the R dependency chains are independent and interleaved, and the range of the
+// correlations of the lanes that count (m[r]; the others are past a row's end, computed and discarded by the
+// caller) picks acos_sin's branch. Bit for bit apply_act on every lane of m. The self quantities come as
+// arrays of vectors (a1[r] ... q2[r]), not as math::SelfLanes: GCC copies arrays of such structs through
+// general registers and stack halves, and the 32-byte reloads then miss store forwarding (~3x slower).
+template <class S, int R, bool kRelu>
+NTK_ALWAYS_INLINE void arc_cosine_block(const math::ABReluAct::Consts<typename S::T>& k, typename S::V* c,
+                                        typename S::V* t, bool with_ntk, const typename S::V* a1,
+                                        const typename S::V* b1, const typename S::V* q1,
+                                        const typename S::V* a2, const typename S::V* b2,
+                                        const typename S::V* q2, const typename S::M* m) {
+  using V = typename S::V;
   using T = typename S::T;
+  using M = typename S::M;
   using math::AcosRange;
-  const typename S::V rho = math::clamped_correlation<S>(c, b1, b2);
-  const typename S::V half = S::set1(T(0.5));
-  if (S::gt(rho, half) == S::tail(S::W))
-    math::ABReluAct::map_correlated<S, AcosRange::kUpper, kRelu>(k, rho, c, t, with_ntk, a1, q1, a2, q2);
-  else if (S::le(S::abs(rho), half) == S::tail(S::W))
-    math::ABReluAct::map_correlated<S, AcosRange::kCentral, kRelu>(k, rho, c, t, with_ntk, a1, q1, a2, q2);
-  else
-    math::ABReluAct::map_correlated<S, AcosRange::kAny, kRelu>(k, rho, c, t, with_ntk, a1, q1, a2, q2);
+  const M full = S::tail(S::W);
+  const V half = S::set1(T(0.5));
+  V rho[R];
+  M upper = full;
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    rho[r] = math::clamped_correlation<S>(c[r], b1[r], b2[r]);
+    upper = M(upper & (S::gt(rho[r], half) | M(~m[r])));
+  }
+  // The other ranges only when needed (deep ReLU networks are almost always upper); |ρ| = ρ there.
+  bool central = false, near = false;
+  if (upper == full) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) near |= S::any(M(S::gt(rho[r], S::set1(math::near_one<T>())) & m[r]));
+  } else {
+    M mid = full;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      mid = M(mid & (S::le(S::abs(rho[r]), half) | M(~m[r])));
+      near |= S::any(M(math::near_one_lanes<S>(rho[r]) & m[r]));
+    }
+    central = mid == full;
+  }
+  if (near) {
+    arc_cosine_block_exact<S, R, kRelu>(k, c, t, with_ntk, a1, q1, a2, q2, rho, upper == full, central);
+    return;
+  }
+  auto all_rows = [&](auto range, auto exact) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      math::ABReluAct::map_correlated<S, decltype(range)::value, kRelu, decltype(exact)::value>(
+          k, rho[r], c[r], t[r], with_ntk, a1[r], q1[r], a2[r], q2[r]);
+  };
+  dispatch_range(upper == full, central, false, all_rows);
 }
 
 }  // namespace NTK_ISA

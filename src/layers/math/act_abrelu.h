@@ -30,8 +30,9 @@ struct ABReluAct {
 
   // The map on a vector of pairs whose correlations rho (from clamped_correlation) are given. kRange: which
   // correlations may occur (AcosRange); kRelu (a = 0, b = 1) leaves out the terms that are then exact
-  // identities (a zero product added, a factor one), so it equals the general formula bit for bit.
-  template <class S, AcosRange kRange, bool kRelu>
+  // identities (a zero product added, a factor one), so it equals the general formula bit for bit. kExact:
+  // as in angle.
+  template <class S, AcosRange kRange, bool kRelu, bool kExact = true>
   NTK_HD NTK_ALWAYS_INLINE static void map_correlated(const Consts<typename S::Scalar>& k, typename S::V rho,
                                                       typename S::V& c, typename S::V& t, bool with_ntk,
                                                       typename S::V a1, typename S::V q1, typename S::V a2,
@@ -40,7 +41,7 @@ struct ABReluAct {
     using T = typename S::Scalar;
     const V pi = S::set1(T(M_PI)), inv2pi = S::set1(T(1.0 / (2 * M_PI)));
     V theta, sn;
-    angle<S, kRange>(c, q1, q2, rho, theta, sn);
+    angle<S, kRange, kExact>(c, q1, q2, rho, theta, sn);
     const V pt = pi - theta;
     const V d = a1 * a2;
     const V ff = d * S::mul_add(pt, rho, sn) * inv2pi;

@@ -47,15 +47,25 @@ NTK_HD inline T near_one() {
   return sizeof(T) == 4 ? T(1 - 1e-3) : T(1 - 1e-6);
 }
 
+// The lanes of a vector of correlations whose |ρ| is near 1 (recomputed exactly by angle).
+template <class S>
+NTK_HD NTK_ALWAYS_INLINE typename S::M near_one_lanes(typename S::V rho) {
+  using T = typename S::Scalar;
+  return S::gt(S::abs(rho), S::set1(near_one<T>()));
+}
+
 // θ = acos ρ and sqrt(1 - ρ²) of a vector of correlations from clamped_correlation (kRange as in
 // AcosRange). Lanes with |ρ| near 1 are recomputed as c / sqrt(v1 v2) in double, so that an input's
 // correlation with itself is exactly 1 and degenerate inputs round the same way in every engine.
-template <class S, AcosRange kRange = AcosRange::kAny>
+// kExact = false leaves that out, for a caller that has checked that no lane is near 1 (near_one_lanes):
+// the exact path's scalar calls make the compiler keep the vectors in memory around them, which halves the
+// speed of the vector code even where the branch is never taken.
+template <class S, AcosRange kRange = AcosRange::kAny, bool kExact = true>
 NTK_HD NTK_ALWAYS_INLINE void angle(typename S::V c, typename S::V v1, typename S::V v2, typename S::V& rho,
                                     typename S::V& theta, typename S::V& sn) {
-  using T = typename S::Scalar;
   S::template acos_sin<kRange>(rho, theta, sn);
-  const typename S::M near = S::gt(S::abs(rho), S::set1(near_one<T>()));
+  if (!kExact) return;
+  const typename S::M near = near_one_lanes<S>(rho);
   if (S::any(near)) S::exact_correlation(near, c, v1, v2, rho, theta, sn);
 }
 
