@@ -582,6 +582,15 @@ class CntkEngine final : public KernelEngine {
       }
       return;
     }
+    if (s == 2) {
+      // Stride 2 (2 x 2 pools, stride-2 convolutions): the even elements of two vectors. The source is a
+      // plane row of the buffers, which hold whole vectors past any run read this way.
+      for (int64_t c = 0; c < n; c += S::W) {
+        const M m = S::tail(n - c);
+        S::store(dst + c, S::load(dst + c) + only(m, S::load_even(src + 2 * c)));
+      }
+      return;
+    }
     for (int64_t c = 0; c < n; ++c) dst[c] += src[s * c];
   }
 

@@ -94,6 +94,10 @@ struct Simd<double> {
   static inline V set1(double x) { return _mm256_set1_pd(x); }
   static inline V zero() { return _mm256_setzero_pd(); }
   static inline V load(const double* p) { return _mm256_loadu_pd(p); }
+  // p[0], p[2], ..., p[2W - 2] (reads p[0 .. 2W)).
+  static inline V load_even(const double* p) {
+    return _mm256_permute4x64_pd(_mm256_unpacklo_pd(load(p), load(p + 4)), _MM_SHUFFLE(3, 1, 2, 0));
+  }
   static inline V loadm(M m, const double* p) {
     return m == kFull ? _mm256_loadu_pd(p) : _mm256_maskload_pd(p, _mm256_castpd_si256(vmask(m)));
   }
@@ -154,8 +158,12 @@ struct Simd<double> {
     r = _mm256_blendv_pd(zero(), r, _mm256_cmp_pd(d, zero(), _CMP_GT_OQ));
     r = min(max(r, set1(-1)), set1(1));
     rho = blend(m, rho, r);
-    theta = blend(m, theta, acos(r));
-    sn = blend(m, sn, sqrt(max(_mm256_sub_pd(set1(1), _mm256_mul_pd(r, r)), zero())));
+    // θ and sqrt(1 - ρ²) = sqrt((1 - |ρ|)(1 + |ρ|)) by the inline acos_sin (fast_math.h, within 2 ulp of
+    // libm): no out-of-line call on this path either.
+    V th, s;
+    vmath::acos_sin<vmath::Lanes<double>>(r, th, s);
+    theta = blend(m, theta, th);
+    sn = blend(m, sn, s);
   }
 };
 
@@ -176,6 +184,11 @@ struct Simd<float> {
   static inline V set1(float x) { return _mm256_set1_ps(x); }
   static inline V zero() { return _mm256_setzero_ps(); }
   static inline V load(const float* p) { return _mm256_loadu_ps(p); }
+  // p[0], p[2], ..., p[2W - 2] (reads p[0 .. 2W)).
+  static inline V load_even(const float* p) {
+    const __m256 pairs = _mm256_shuffle_ps(load(p), load(p + 8), _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
   static inline V loadm(M m, const float* p) {
     return m == kFull ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, _mm256_castps_si256(vmask(m)));
   }

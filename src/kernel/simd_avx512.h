@@ -91,6 +91,10 @@ struct Simd<double> {
   static inline V set1(double x) { return _mm512_set1_pd(x); }
   static inline V zero() { return _mm512_setzero_pd(); }
   static inline V load(const double* p) { return _mm512_loadu_pd(p); }
+  // p[0], p[2], ..., p[2W - 2] (reads p[0 .. 2W)).
+  static inline V load_even(const double* p) {
+    return _mm512_permutex2var_pd(load(p), _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), load(p + 8));
+  }
   static inline V loadm(M m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
   static inline void store(double* p, V v) { _mm512_storeu_pd(p, v); }
   static inline void storem(double* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
@@ -143,8 +147,12 @@ struct Simd<double> {
     r = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(d, zero(), _CMP_GT_OQ), zero(), r);
     r = min(max(r, set1(-1)), set1(1));
     rho = blend(m, rho, r);
-    theta = blend(m, theta, acos(r));
-    sn = blend(m, sn, sqrt(max(set1(1) - r * r, zero())));
+    // θ and sqrt(1 - ρ²) = sqrt((1 - |ρ|)(1 + |ρ|)) by the inline acos_sin (fast_math.h, within 2 ulp of
+    // libm): no out-of-line call on this path either.
+    V th, s;
+    vmath::acos_sin<vmath::Lanes<double>>(r, th, s);
+    theta = blend(m, theta, th);
+    sn = blend(m, sn, s);
   }
 };
 
@@ -159,6 +167,11 @@ struct Simd<float> {
   static inline V set1(float x) { return _mm512_set1_ps(x); }
   static inline V zero() { return _mm512_setzero_ps(); }
   static inline V load(const float* p) { return _mm512_loadu_ps(p); }
+  // p[0], p[2], ..., p[2W - 2] (reads p[0 .. 2W)).
+  static inline V load_even(const float* p) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(load(p), even, load(p + 16));
+  }
   static inline V loadm(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
   static inline void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static inline void storem(float* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
