@@ -18,9 +18,9 @@
 // each pair on one thread.
 //
 // Scope (anything else falls back to the reference engine): image inputs; conv (any window, stride and
-// padding), avgpool, dense, closed-form activations, layernorm, identity and residual blocks before the
+// padding), avgpool, dense, activations, layernorm, identity and residual blocks before the
 // readout (no avgpool, strided or circular convolution inside a residual block); one gap or flatten readout;
-// then dense, closed-form activations, layernorm, identity, residual blocks.
+// then dense, activations, layernorm, identity, residual blocks.
 //
 // Included by fast_cntk_<isa>.cpp inside the ISA's target region (see fast_isa.h).
 #pragma once
@@ -433,7 +433,7 @@ class CntkEngine final : public KernelEngine {
           const V a1 = S::set1(s1.A[o1]), b1 = S::set1(s1.B[o1]), q1 = S::set1(s1.Q[o1]);
           const V a2 = S::set1(s2.A[o2]), b2 = S::set1(s2.B[o2]), q2 = S::set1(s2.Q[o2]);
           if (stp.kind == FastStep::kAct) {
-            apply_act<S>(k, c, t, with_ntk, a1, b1, q1, a2, b2, q2);
+            apply_act<S>(k, c, t, with_ntk, a1, b1, q1, a2, b2, q2, S::tail(1));  // one pair, in lane 0
           } else {
             math::layernorm_map<S>(c, t, with_ntk, b1, b2);
           }
@@ -746,7 +746,7 @@ class CntkEngine final : public KernelEngine {
             rows([&](M m, V& c, V& t, int64_t p1, int64_t p2) {
               apply_act<S>(k, c, t, with_ntk, S::loadm(m, A1 + p1), S::loadm(m, B1 + p1),
                            S::loadm(m, Q1 + p1), S::loadm(m, A2 + p2), S::loadm(m, B2 + p2),
-                           S::loadm(m, Q2 + p2));
+                           S::loadm(m, Q2 + p2), m);
             });
           }
           break;
