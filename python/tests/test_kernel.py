@@ -143,7 +143,8 @@ def test_memory_error_when_the_job_cannot_fit():
 
 
 # A quadrature activation runs on the reference engine at ~10 µs per pair: slow enough that the long calls
-# below really are long (the fast ReLU engine would finish before the interrupt or the GIL probe).
+# below really are long (the fast engines would finish before the interrupt or the GIL probe, and their tiles
+# are larger).
 SLOW = "dense, silu, dense"
 
 
@@ -151,7 +152,7 @@ def test_keyboard_interrupt_returns_promptly(rng):
     arch = SLOW
     small = rng.standard_normal((300, 10))
     t0 = time.perf_counter()
-    ntk.kernel(arch, small, threads=1)
+    ntk.kernel(arch, small, threads=1, engine="reference")
     per_pair = (time.perf_counter() - t0) / (300 * 301 / 2)
     n = min(int(np.sqrt(2 * 30.0 / per_pair)) + 1, 12000)  # ~30 s of work: far longer than the test waits
     tile = per_pair * 256 * n  # the longest tile (the engine's plan is 256 x 256, or 64-row stripes)
@@ -160,7 +161,7 @@ def test_keyboard_interrupt_returns_promptly(rng):
     timer.start()
     t0 = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
-        ntk.kernel(arch, big, threads=1)
+        ntk.kernel(arch, big, threads=1, engine="reference")
     elapsed = time.perf_counter() - t0
     timer.join()
     assert elapsed < 3.0 + 2 * tile, (elapsed, tile)
@@ -173,7 +174,7 @@ def test_gil_is_released_during_a_kernel(rng):
     done = threading.Event()
 
     def work():
-        ntk.kernel(SLOW, x, threads=1)
+        ntk.kernel(SLOW, x, threads=1, engine="reference")
         done.set()
 
     t = threading.Thread(target=work)

@@ -18,9 +18,9 @@
 // each pair on one thread.
 //
 // Scope (anything else falls back to the reference engine): image inputs; conv (any window, stride and
-// padding), avgpool, dense, closed-form activations, layernorm, identity and residual blocks before the
+// padding), avgpool, dense, activations, layernorm, identity and residual blocks before the
 // readout (no avgpool, strided or circular convolution inside a residual block); one gap or flatten readout;
-// then dense, closed-form activations, layernorm, identity, residual blocks.
+// then dense, activations, layernorm, identity, residual blocks.
 //
 // Included by fast_cntk_<isa>.cpp inside the ISA's target region (see fast_isa.h).
 #pragma once
@@ -434,7 +434,7 @@ class CntkEngine final : public KernelEngine {
           const V a1 = S::set1(s1.A[o1]), b1 = S::set1(s1.B[o1]), q1 = S::set1(s1.Q[o1]);
           const V a2 = S::set1(s2.A[o2]), b2 = S::set1(s2.B[o2]), q2 = S::set1(s2.Q[o2]);
           if (stp.kind == FastStep::kAct) {
-            apply_act<S>(k, c, t, with_ntk, a1, b1, q1, a2, b2, q2);
+            apply_act<S>(k, c, t, with_ntk, a1, b1, q1, a2, b2, q2, S::tail(1));  // one pair, in lane 0
           } else {
             math::layernorm_map<S>(c, t, with_ntk, b1, b2);
           }
@@ -688,10 +688,11 @@ class CntkEngine final : public KernelEngine {
       else
         arc_cosine(std::false_type());
     } else {
-      map_rows<1, kNtk>(
-          C, Th, hd, wd, wd_img, m1, m2, produce,
-          [&](auto, V* c, V* t, const V* a1, const V* b1, const V* q1, const V* a2, const V* b2, const V* q2,
-              const M*) { apply_act<S>(k, c[0], t[0], kNtk, a1[0], b1[0], q1[0], a2[0], b2[0], q2[0]); });
+      map_rows<1, kNtk>(C, Th, hd, wd, wd_img, m1, m2, produce,
+                        [&](auto, V* c, V* t, const V* a1, const V* b1, const V* q1, const V* a2, const V* b2,
+                            const V* q2, const M* m) {
+                          apply_act<S>(k, c[0], t[0], kNtk, a1[0], b1[0], q1[0], a2[0], b2[0], q2[0], m[0]);
+                        });
     }
   }
 

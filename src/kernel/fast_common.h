@@ -13,6 +13,7 @@
 #include "layers/math/affine.h"
 #include "layers/math/layernorm.h"
 #include "layers/math/window.h"
+#include "layers/quadrature.h"
 
 namespace ntk::fast {
 namespace NTK_ISA {
@@ -31,12 +32,66 @@ struct StepConsts {
         inv_k2(T(1) / static_cast<T>(st.k * st.k)) {}
 };
 
+// E[φ(u)φ(v)] and E[φ'(u)φ'(v)] of one pair for a quadrature activation: the reference engine's rule and
+// order (Activation::expectations) and the shared sums (math/act_quadrature.h) on this ISA's double lanes.
+template <class Act>
+inline void quadrature_pair(double v1, double v2, double c, double& e_ff, double& e_dd) {
+  using D = Simd<double>;
+  static_assert(quadrature::kRulePad % D::W == 0, "rules padded to whole vectors");
+  if (Act::kKinked) {
+    const quadrature::Rule& ang = quadrature::gauss_legendre(math::polar_angle_order(math::kPolarOrder));
+    const quadrature::Rule& rad = quadrature::polar_radius(math::kPolarOrder);
+    math::polar_expectations<D>(Act{}, ang.nodes.data(), ang.weights.data(), ang.size(),
+                                rad.padded_nodes.data(), rad.padded_weights.data(), rad.size(), v1, v2, c,
+                                e_ff, e_dd);
+    return;
+  }
+  const quadrature::Rule& r =
+      quadrature::gauss_hermite(math::gauss_hermite_order(Act::kPoleDistance, v1, v2));
+  math::gauss_hermite_expectations<D>(Act{}, r.padded_nodes.data(), r.padded_weights.data(), r.size(), v1, v2,
+                                      c, e_ff, e_dd);
+}
+
+// A quadrature activation on the lanes of m of a vector of pairs (the others are left as they are): each
+// pair's own rule, in double as the reference engine (float32 engines convert per pair). q1, q2: the
+// self-variances.
+template <class S>
+inline void quadrature_act(ActKind kind, typename S::M m, typename S::V& c, typename S::V& t, bool with_ntk,
+                           typename S::V q1, typename S::V q2) {
+  using T = typename S::T;
+  alignas(64) T cl[S::W], tl[S::W], v1[S::W], v2[S::W];
+  S::store(cl, c);
+  S::store(tl, t);
+  S::store(v1, q1);
+  S::store(v2, q2);
+  for (int l = 0; l < S::W; ++l) {
+    if (!((m >> l) & 1)) continue;
+    double ff = 0, dd = 0;
+    switch (kind) {
+#define NTK_X(kind_, type)                                    \
+  case ActKind::kind_:                                        \
+    quadrature_pair<math::type>(v1[l], v2[l], cl[l], ff, dd); \
+    break;
+      NTK_QUADRATURE_ACTIVATIONS(NTK_X)
+#undef NTK_X
+      default:
+        break;
+    }
+    cl[l] = static_cast<T>(ff);
+    tl[l] = static_cast<T>(static_cast<double>(tl[l]) * dd);
+  }
+  c = S::load(cl);
+  if (with_ntk) t = S::load(tl);
+}
+
 // One activation on a vector of pairs. c, t: Σ and Θ (updated); (a1, b1, q1), (a2, b2, q2): the self
-// quantities of the two inputs (math::self_quantities).
+// quantities of the two inputs (math::self_quantities). m: the lanes that hold pairs (a quadrature activation
+// computes only those).
 template <class S>
 inline void apply_act(const StepConsts<S>& k, typename S::V& c, typename S::V& t, bool with_ntk,
                       typename S::V a1, typename S::V b1, typename S::V q1, typename S::V a2,
-                      typename S::V b2, typename S::V q2) {
+                      typename S::V b2, typename S::V q2, typename S::M m = S::tail(S::W)) {
+  if (!math::is_closed_form(k.act.kind)) return quadrature_act<S>(k.act.kind, m, c, t, with_ntk, q1, q2);
   math::activation_map<S>(k.act, c, t, with_ntk, math::SelfLanes<S>{a1, b1, q1},
                           math::SelfLanes<S>{a2, b2, q2});
 }

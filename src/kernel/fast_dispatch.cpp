@@ -6,7 +6,6 @@
 
 #include "kernel/fast_engines.h"
 #include "kernel/fast_plan.h"
-#include "layers/math/activations.h"
 #include "ntk/error.h"
 
 namespace ntk::fast {
@@ -124,8 +123,6 @@ FastPlan compile_plan(const Architecture& arch, const ExampleShape& in, Paramete
         break;
       }
       case StepKind::kActivation:
-        if (!math::is_closed_form(ls.act.kind))
-          return fail(op.layer->describe() + " has no closed-form kernel (quadrature)");
         if (!gaussian) return fail("nonlinearity of a non-Gaussian input");
         st.kind = FastStep::kAct;
         st.act = ls.act;
@@ -228,7 +225,7 @@ void register_engines(EngineRegistry& registry) {
         std::string("fused CPU kernels on ") + (isa == Isa::kAvx512 ? "AVX-512" : "AVX2") +
         " vectors: fully-connected (BLAS Gram + one pass over all layers) and convolutional "
         "(offset planes; avgpool, strided and circular convolutions combine them between segments) "
-        "networks with closed-form layers";
+        "networks with closed-form layers and quadrature activations";
     e.why_not = [isa](const EngineCase& c) {
       std::string why = isa_unavailable(isa);
       if (!why.empty()) return why;

@@ -1,7 +1,8 @@
 // Fast engine for fully-connected networks on vectors (N, d): the input Gram x1 x2ᵀ / d is one BLAS call per
 // tile (SYRK on the symmetric diagonal tiles), written straight into the output buffer; then one fused pass
 // carries blocks of pairs through every layer in registers (dense maps, closed-form activations with the
-// inline acos/sqrt of fast_math.h and SLEEF's asin/exp, layernorm, residual sums) and writes Σ and Θ over the
+// inline acos/sqrt of fast_math.h and SLEEF's asin/exp, quadrature activations pair by pair on SLEEF's
+// tanh/exp/expm1/log1p, layernorm, residual sums) and writes Σ and Θ over the
 // Gram. No per-layer N x N temporaries. Float32 computes in float32 (16 lanes), float64 in float64 (8 lanes).
 //
 // Included by fast_fc_<isa>.cpp inside the ISA's target region (see fast_isa.h).
@@ -79,10 +80,11 @@ struct FcProgram {
   // j.. j+W-1 (vectors A2/B2/Q2 at [slot * ld2 + j], mask m). The R rows advance through each step together:
   // their dependency chains are independent, so the core overlaps them (one vector alone would wait on the
   // latency of every polynomial and square root).
+  // Only rows < `rows` hold pairs: a quadrature activation skips the others (copies of the last row).
   template <int R>
   inline void run_block(V* c, V* t, bool with_ntk, const T* A1, const T* B1, const T* Q1, int64_t ld1,
-                        int64_t i0, const T* A2, const T* B2, const T* Q2, int64_t ld2, int64_t j,
-                        M m) const {
+                        int64_t i0, int64_t rows, const T* A2, const T* B2, const T* Q2, int64_t ld2,
+                        int64_t j, M m) const {
     V stack_c[8][R], stack_t[8][R];
     int sp = 0;
     const size_t n = plan->steps.size();
@@ -107,7 +109,7 @@ struct FcProgram {
           } else {
             for (int r = 0; r < R; ++r)
               apply_act<S>(k, c[r], t[r], with_ntk, S::set1(A1[o1 + r]), S::set1(B1[o1 + r]),
-                           S::set1(Q1[o1 + r]), a2, b2, q2);
+                           S::set1(Q1[o1 + r]), a2, b2, q2, r < rows ? m : M(0));
           }
           break;
         }
@@ -155,7 +157,7 @@ struct FcProgram {
           S::storem(Q + o, m, S::load(qq));
           const V a = S::loadm(m, A + o), b = S::loadm(m, B + o), q = S::loadm(m, Q + o);
           if (st.kind == FastStep::kAct) {
-            apply_act<S>(k, c, t, false, a, b, q, a, b, q);
+            apply_act<S>(k, c, t, false, a, b, q, a, b, q, m);
           } else {
             math::layernorm_map<S>(c, t, false, b, b);
           }
@@ -197,8 +199,13 @@ class FcEngine final : public KernelEngine {
   bool symmetric() const override { return symmetric_; }
   DType dtype() const override { return std::is_same<T, float>::value ? DType::kFloat32 : DType::kFloat64; }
   // Pairs cost tens of nanoseconds: large tiles keep the Gram one efficient BLAS call and the per-tile
-  // bookkeeping of a tiled job (sync, journal) negligible; 2048² pairs are ~0.1-0.3 s.
-  int64_t preferred_tile() const override { return 2048; }
+  // bookkeeping of a tiled job (sync, journal) negligible; 2048² pairs are ~0.1-0.3 s. A quadrature
+  // activation costs microseconds per pair: smaller tiles, for progress and prompt interruption.
+  int64_t preferred_tile() const override {
+    for (const FastStep& st : plan_.steps)
+      if (st.kind == FastStep::kAct && !math::is_closed_form(st.act.kind)) return 256;
+    return 2048;
+  }
   int64_t bytes_per_pair() const override { return 2 * static_cast<int64_t>(sizeof(T)); }
   int64_t prepared_bytes() const override {
     const int64_t inputs = x1_.rows() + (symmetric_ ? 0 : x2_.rows());
@@ -320,7 +327,7 @@ class FcEngine final : public KernelEngine {
     }
     // Rows past the end of a short last block read the per-input quantities of padding slots (Side::ld leaves
     // at least one vector of room), which are finite; their results are discarded.
-    program_.template run_block<kRows>(c, t, with_ntk, s1.A.data(), s1.B.data(), s1.Q.data(), s1.ld, i0,
+    program_.template run_block<kRows>(c, t, with_ntk, s1.A.data(), s1.B.data(), s1.Q.data(), s1.ld, i0, rows,
                                        s2.A.data(), s2.B.data(), s2.Q.data(), s2.ld, j, m);
     for (int r = 0; r < kRows; ++r) {
       S::store(blk.c[r], c[r]);

@@ -17,6 +17,7 @@
 
 #include "kernel/fast_engines.h"
 #include "kernel/fast_plan.h"
+#include "layers/quadrature.h"
 #include "ntk/arch.h"
 #include "ntk/error.h"
 #include "ntk/kernel.h"

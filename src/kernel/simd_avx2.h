@@ -11,9 +11,15 @@ extern "C" {
 __m256d Sleef_acosd4_u35avx2(__m256d);
 __m256d Sleef_asind4_u35avx2(__m256d);
 __m256d Sleef_expd4_u10avx2(__m256d);
+__m256d Sleef_expm1d4_u10avx2(__m256d);
+__m256d Sleef_log1pd4_u10avx2(__m256d);
+__m256d Sleef_tanhd4_u10avx2(__m256d);
 __m256 Sleef_acosf8_u35avx2(__m256);
 __m256 Sleef_asinf8_u35avx2(__m256);
 __m256 Sleef_expf8_u10avx2(__m256);
+__m256 Sleef_expm1f8_u10avx2(__m256);
+__m256 Sleef_log1pf8_u10avx2(__m256);
+__m256 Sleef_tanhf8_u10avx2(__m256);
 }
 
 #include "kernel/fast_math.h"
@@ -125,6 +131,10 @@ struct Simd<double> {
     vmath::acos_sin<vmath::Lanes<double>, kRange>(rho, theta, sn);
   }
   static inline V exp(V x) { return Sleef_expd4_u10avx2(x); }
+  // The quadrature activations' φ and φ' (math/act_smooth.h).
+  static inline V expm1(V x) { return Sleef_expm1d4_u10avx2(x); }
+  static inline V log1p(V x) { return Sleef_log1pd4_u10avx2(x); }
+  static inline V tanh(V x) { return Sleef_tanhd4_u10avx2(x); }
   static inline M gt(V a, V b) { return bits(_mm256_cmp_pd(a, b, _CMP_GT_OQ)); }
   static inline M lt(V a, V b) { return bits(_mm256_cmp_pd(a, b, _CMP_LT_OQ)); }
   static inline M le(V a, V b) { return bits(_mm256_cmp_pd(a, b, _CMP_LE_OQ)); }
@@ -142,9 +152,9 @@ struct Simd<double> {
     const V p = _mm256_mul_pd(v1, v2);
     V d = _mm256_sqrt_pd(p);
     // Outside double's normal range (variances beyond 1e154 or below 1e-154): math::sqrt_product per lane.
-    const int out = _mm256_movemask_pd(
-        _mm256_or_pd(_mm256_cmp_pd(p, set1(1.7976931348623157e308), _CMP_NLE_UQ),
-                     _mm256_cmp_pd(p, set1(2.2250738585072014e-308), _CMP_LT_OQ)));
+    const int out =
+        _mm256_movemask_pd(_mm256_or_pd(_mm256_cmp_pd(p, set1(1.7976931348623157e308), _CMP_NLE_UQ),
+                                        _mm256_cmp_pd(p, set1(2.2250738585072014e-308), _CMP_LT_OQ)));
     if (out) {
       alignas(32) double a[4], b[4], r[4];
       _mm256_store_pd(a, v1);
@@ -216,6 +226,10 @@ struct Simd<float> {
     vmath::acos_sin<vmath::Lanes<float>, kRange>(rho, theta, sn);
   }
   static inline V exp(V x) { return Sleef_expf8_u10avx2(x); }
+  // The quadrature activations' φ and φ' (math/act_smooth.h).
+  static inline V expm1(V x) { return Sleef_expm1f8_u10avx2(x); }
+  static inline V log1p(V x) { return Sleef_log1pf8_u10avx2(x); }
+  static inline V tanh(V x) { return Sleef_tanhf8_u10avx2(x); }
   static inline M gt(V a, V b) { return bits(_mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
   static inline M lt(V a, V b) { return bits(_mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
   static inline M le(V a, V b) { return bits(_mm256_cmp_ps(a, b, _CMP_LE_OQ)); }

@@ -10,9 +10,15 @@ extern "C" {
 __m512d Sleef_acosd8_u35avx512f(__m512d);
 __m512d Sleef_asind8_u35avx512f(__m512d);
 __m512d Sleef_expd8_u10avx512f(__m512d);
+__m512d Sleef_expm1d8_u10avx512f(__m512d);
+__m512d Sleef_log1pd8_u10avx512f(__m512d);
+__m512d Sleef_tanhd8_u10avx512f(__m512d);
 __m512 Sleef_acosf16_u35avx512f(__m512);
 __m512 Sleef_asinf16_u35avx512f(__m512);
 __m512 Sleef_expf16_u10avx512f(__m512);
+__m512 Sleef_expm1f16_u10avx512f(__m512);
+__m512 Sleef_log1pf16_u10avx512f(__m512);
+__m512 Sleef_tanhf16_u10avx512f(__m512);
 }
 
 #include "kernel/fast_math.h"
@@ -116,6 +122,10 @@ struct Simd<double> {
     vmath::acos_sin<vmath::Lanes<double>, kRange>(rho, theta, sn);
   }
   static inline V exp(V x) { return Sleef_expd8_u10avx512f(x); }
+  // The quadrature activations' φ and φ' (math/act_smooth.h).
+  static inline V expm1(V x) { return Sleef_expm1d8_u10avx512f(x); }
+  static inline V log1p(V x) { return Sleef_log1pd8_u10avx512f(x); }
+  static inline V tanh(V x) { return Sleef_tanhd8_u10avx512f(x); }
   static inline M gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
   static inline M lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
   static inline M le(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
@@ -193,6 +203,10 @@ struct Simd<float> {
     vmath::acos_sin<vmath::Lanes<float>, kRange>(rho, theta, sn);
   }
   static inline V exp(V x) { return Sleef_expf16_u10avx512f(x); }
+  // The quadrature activations' φ and φ' (math/act_smooth.h).
+  static inline V expm1(V x) { return Sleef_expm1f16_u10avx512f(x); }
+  static inline V log1p(V x) { return Sleef_log1pf16_u10avx512f(x); }
+  static inline V tanh(V x) { return Sleef_tanhf16_u10avx512f(x); }
   static inline M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
   static inline M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
   static inline M le(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }

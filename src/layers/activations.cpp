@@ -49,9 +49,7 @@ bool Activation::kinked() const {
 
 int Activation::quadrature_order(double v1, double v2) const {
   if (kinked()) return kDefaultQuadratureOrder;
-  const double d = pole_distance(params_.kind) / std::sqrt(std::max({v1, v2, 1e-12}));
-  const double n = 0.5 * (23.0 / d) * (23.0 / d);
-  return static_cast<int>(std::clamp(std::ceil(n), 32.0, static_cast<double>(kMaxQuadratureOrder)));
+  return math::gauss_hermite_order(pole_distance(params_.kind), v1, v2);
 }
 
 void Activation::expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const {
@@ -133,53 +131,48 @@ class ActivationLayer final : public Layer {
 
 }  // namespace
 
+namespace {
+
+// φ and φ' of any activation, for the quadrature sums on scalar lanes (the closed forms too: tests check them
+// against quadrature).
+struct AnyActivation {
+  const Activation* act;
+  template <class L>
+  void fdf(double x, double& f, double& df) const {
+    static_assert(L::W == 1, "scalar lanes only");
+    f = act->f(x);
+    df = act->df(x);
+  }
+};
+
+}  // namespace
+
 void quadrature_expectations(const Activation& act, bool kinked, int order, double v1, double v2, double c,
                              double& e_ff, double& e_dd) {
-  double ff = 0, dd = 0;
-  if (!kinked) {
-    quadrature::bivariate_gauss_hermite(order, v1, v2, c, [&](double u, double v, double w) {
-      ff += w * act.f(u) * act.f(v);
-      dd += w * act.df(u) * act.df(v);
-    });
-    e_ff = ff;
-    e_dd = dd;
-    return;
-  }
-  // Kinks at u = 0 and v = 0 are lines through the origin of the whitened plane: integrate in polar
-  // coordinates over the sectors between them, where the integrand is smooth (Gauss–Legendre in angle and in
-  // radius on [0, 12]; the Gaussian tail beyond is below 1e-31).
-  const double s1 = std::sqrt(std::max(v1, 0.0));
-  const double a = s1 > 0 ? c / s1 : 0.0;
-  const double b = std::sqrt(std::max(v2 - a * a, 0.0));
-  std::vector<double> breaks = {0.5 * kPi, 1.5 * kPi};
-  double t = std::atan2(-a, b);  // a cos t + b sin t = 0
-  for (double tt : {t, t + kPi}) breaks.push_back(std::fmod(tt + 4 * kPi, 2 * kPi));
-  breaks.push_back(0.0);
-  std::sort(breaks.begin(), breaks.end());
-  breaks.push_back(2 * kPi);
-  const auto& ang = quadrature::gauss_legendre(order / 2 > 8 ? order / 2 : 8);
-  const auto& rad = quadrature::gauss_legendre(order);
-  const double r_max = 12.0;
-  for (size_t k = 0; k + 1 < breaks.size(); ++k) {
-    const double t0 = breaks[k], t1 = breaks[k + 1];
-    if (t1 - t0 < 1e-15) continue;
-    for (size_t i = 0; i < ang.nodes.size(); ++i) {
-      const double th = 0.5 * (t1 - t0) * ang.nodes[i] + 0.5 * (t1 + t0);
-      const double wt = 0.5 * (t1 - t0) * ang.weights[i];
-      const double ct = std::cos(th), st = std::sin(th);
-      for (size_t j = 0; j < rad.nodes.size(); ++j) {
-        const double r = 0.5 * r_max * (rad.nodes[j] + 1);
-        const double wr = 0.5 * r_max * rad.weights[j] * r * std::exp(-0.5 * r * r);
-        const double z1 = r * ct, z2 = r * st;
-        const double u = s1 * z1, v = a * z1 + b * z2;
-        const double w = wt * wr;
-        ff += w * act.f(u) * act.f(v);
-        dd += w * act.df(u) * act.df(v);
-      }
+  using L = math::ScalarLanes<double>;
+  auto run = [&](const auto& fn) {
+    if (!kinked) {
+      const quadrature::Rule& r = quadrature::gauss_hermite(order);
+      math::gauss_hermite_expectations<L>(fn, r.nodes.data(), r.weights.data(), r.size(), v1, v2, c, e_ff,
+                                          e_dd);
+      return;
     }
+    const quadrature::Rule& ang = quadrature::gauss_legendre(math::polar_angle_order(order));
+    const quadrature::Rule& rad = quadrature::polar_radius(order);
+    math::polar_expectations<L>(fn, ang.nodes.data(), ang.weights.data(), ang.size(), rad.nodes.data(),
+                                rad.weights.data(), rad.size(), v1, v2, c, e_ff, e_dd);
+  };
+  // The quadrature activations through their own fdf (the formula the fast engines vectorise).
+  switch (act.params().kind) {
+#define NTK_X(kind, type) \
+  case ActKind::kind:     \
+    run(math::type{});    \
+    return;
+    NTK_QUADRATURE_ACTIVATIONS(NTK_X)
+#undef NTK_X
+    default:
+      run(AnyActivation{&act});
   }
-  e_ff = ff / (2 * kPi);
-  e_dd = dd / (2 * kPi);
 }
 
 std::shared_ptr<const Activation> make_activation(const std::string& name, const std::vector<double>& args) {

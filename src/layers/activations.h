@@ -26,10 +26,8 @@ class Activation {
   // E[φ(u) φ(v)] and E[φ'(u) φ'(v)]: the closed form (the shared map on scalar double lanes) or quadrature at
   // the order quadrature_order(v1, v2).
   void expectations(double v1, double v2, double c, double& e_ff, double& e_dd) const;
-  // Gauss–Hermite converges like exp(-d sqrt(2n)) for integrands analytic in a strip of half-width d; in the
-  // whitened coordinates d = pole_distance / sqrt(max variance). The order is chosen for exp(-23) ≈ 1e-10
-  // (accuracy 1e-8 relative, tested), at least 32 and at most kMaxQuadratureOrder; kinked activations use
-  // kDefaultQuadratureOrder.
+  // math::gauss_hermite_order (math/act_quadrature.h): for exp(-23) ≈ 1e-10 (accuracy 1e-8 relative, tested),
+  // at least 32 and at most kMaxQuadratureOrder; kinked activations use kDefaultQuadratureOrder.
   int quadrature_order(double v1, double v2) const;
 
  private:
@@ -46,8 +44,8 @@ void quadrature_expectations(const Activation& act, bool kinked, int order, doub
 // Order of the polar Gauss–Legendre rule for activations with a kink (elu), and the largest Gauss–Hermite
 // order the smooth quadrature activations use (their order grows with the input variance; see
 // docs/kernels.md).
-constexpr int kDefaultQuadratureOrder = 64;
-constexpr int kMaxQuadratureOrder = 400;
+constexpr int kDefaultQuadratureOrder = math::kPolarOrder;
+constexpr int kMaxQuadratureOrder = math::kMaxHermiteOrder;
 
 // An activation written in the architecture language with positional arguments (for tests):
 // make_activation("erf", {1, 2, 0.5}) is the activation `erf(1, 2, 0.5)`.

@@ -1,6 +1,7 @@
 #include "layers/quadrature.h"
 
 #include <Eigen/Eigenvalues>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -80,27 +81,64 @@ Rule make_gauss_legendre(int n) {
   return r;
 }
 
+Rule make_polar_radius(int n) {
+  const Rule& gl = gauss_legendre(n);
+  Rule r;
+  r.nodes.resize(n);
+  r.weights.resize(n);
+  for (int j = 0; j < n; ++j) {
+    const double x = 0.5 * kPolarRadius * (gl.nodes[j] + 1);
+    r.nodes[j] = x;
+    r.weights[j] = 0.5 * kPolarRadius * gl.weights[j] * x * std::exp(-0.5 * x * x);
+  }
+  return r;
+}
+
+constexpr int kMaxOrder = 2000;
+
+// Rules by order: built once under the lock, then published through an atomic pointer, so that the engines'
+// threads read them without locking (std::map nodes are stable).
+struct Cache {
+  std::mutex mu;
+  std::map<int, Rule> rules;
+  std::atomic<const Rule*> by_order[kMaxOrder + 1] = {};
+};
+
 template <typename Make>
-const Rule& cached(std::map<int, Rule>& cache, std::mutex& mu, int n, Make make) {
-  NTK_THROW_IF_NOT(n >= 1 && n <= 2000, "quadrature order must be in [1, 2000], got %d", n);
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(n);
-  if (it == cache.end()) it = cache.emplace(n, make(n)).first;
-  return it->second;  // std::map nodes are stable
+const Rule& cached(Cache& cache, int n, Make make) {
+  NTK_THROW_IF_NOT(n >= 1 && n <= kMaxOrder, "quadrature order must be in [1, %d], got %d", kMaxOrder, n);
+  if (const Rule* r = cache.by_order[n].load(std::memory_order_acquire)) return *r;
+  std::lock_guard<std::mutex> lock(cache.mu);
+  auto it = cache.rules.find(n);
+  if (it == cache.rules.end()) {
+    Rule r = make(n);
+    const size_t padded = (r.nodes.size() + kRulePad - 1) / kRulePad * kRulePad;
+    r.padded_nodes = r.nodes;
+    r.padded_weights = r.weights;
+    r.padded_nodes.resize(padded, 0.0);
+    r.padded_weights.resize(padded, 0.0);
+    it = cache.rules.emplace(n, std::move(r)).first;
+    cache.by_order[n].store(&it->second, std::memory_order_release);
+  }
+  return it->second;
 }
 
 }  // namespace
 
+// Function-local statics: zero-initialised (the atomics too) before their first use.
 const Rule& gauss_hermite(int n) {
-  static std::map<int, Rule> cache;
-  static std::mutex mu;
-  return cached(cache, mu, n, make_gauss_hermite);
+  static Cache cache;
+  return cached(cache, n, make_gauss_hermite);
 }
 
 const Rule& gauss_legendre(int n) {
-  static std::map<int, Rule> cache;
-  static std::mutex mu;
-  return cached(cache, mu, n, make_gauss_legendre);
+  static Cache cache;
+  return cached(cache, n, make_gauss_legendre);
+}
+
+const Rule& polar_radius(int n) {
+  static Cache cache;
+  return cached(cache, n, make_polar_radius);
 }
 
 }  // namespace ntk::quadrature

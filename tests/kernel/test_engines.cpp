@@ -464,6 +464,182 @@ TEST_P(EngineAxis, FullyConnectedLargeKernels) {
   }
 }
 
+// ---------------- quadrature activations ----------------
+// tanh, sigmoid, softplus, silu (Gauss–Hermite) and elu (polar Gauss–Legendre): the fast engines run the
+// reference engine's rule at the same order per pair, vectorised over the inner nodes, so they agree to
+// rounding (1e-10 asked, float32 by dtype). Quadrature costs ~10⁴ evaluations per position pair: tiny sizes.
+
+const char* const kQuadratureActivations[] = {"tanh", "sigmoid", "softplus", "silu", "elu"};
+
+// `first`: the activation of the first layer (so that a few seeds cover all five); later ones random, now
+// and then a closed form between them (sign and relu are sensitive to a self-correlation that misses 1).
+std::string quadrature_or_closed(std::mt19937_64& rng) {
+  if (rng() % 4 == 0) return rng() % 2 ? "sign" : "relu";
+  return kQuadratureActivations[rng() % 5];
+}
+
+Case random_quadrature_fc(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string a = random_affine(rng, "dense");
+  const int depth = 1 + static_cast<int>(rng() % 2);
+  for (int l = 0; l < depth; ++l) {
+    if (rng() % 5 == 0) a += ", layernorm";
+    a += ", " + (l == 0 ? std::string(kQuadratureActivations[seed % 5]) : quadrature_or_closed(rng));
+    int width = 0;
+    a += ", " + random_affine(rng, "dense", "", -1, &width);
+    if (rng() % 4 == 0)
+      a += ", residual(" + quadrature_or_closed(rng) + ", " + random_affine(rng, "dense", "", width) + ")";
+  }
+  a += rng() % 2 ? ", " + quadrature_or_closed(rng) + ", dense" : ", dense(w_std=0.9)";
+  return {a, rng() % 2 ? Parameterization::kNtk : Parameterization::kStandard};
+}
+
+// conv 3 x 3 and 1 x 1 (same or valid), gap or flatten, sometimes a pooled or strided segment boundary, and
+// activations after the readout.
+Case random_quadrature_cnn(uint64_t seed, bool gap) {
+  std::mt19937_64 rng(seed);
+  auto conv = [&]() {
+    const int k = rng() % 3 == 0 ? 1 : 3;
+    const bool valid = k == 3 && rng() % 5 == 0;
+    return random_affine(rng, "conv", std::to_string(k) + ", pad=" + (valid ? "valid" : "same"));
+  };
+  std::string a = conv();
+  const int depth = 1 + static_cast<int>(rng() % 2);
+  for (int l = 0; l < depth; ++l) {
+    if (rng() % 6 == 0) a += ", layernorm";
+    a += ", " + (l == 0 ? std::string(kQuadratureActivations[seed % 5]) : quadrature_or_closed(rng));
+    if (rng() % 5 == 0) a += ", avgpool(2, stride=2)";
+    a += ", " + conv();
+  }
+  if (rng() % 3 == 0) a += ", " + quadrature_or_closed(rng);
+  a += gap ? ", gap" : ", flatten";
+  if (rng() % 2) a += ", " + random_affine(rng, "dense") + ", " + quadrature_or_closed(rng);
+  a += ", dense";
+  return {a, rng() % 2 ? Parameterization::kNtk : Parameterization::kStandard};
+}
+
+TEST_P(EngineAxis, QuadratureFullyConnectedRandomArchitectures) {
+  const DType dt = dtype();
+  const Tensor x1 = testing::random_tensor({11, 6}, 51), x2 = testing::random_tensor({9, 6}, 52, 1.7);
+  for (uint64_t seed = 0; seed < 15; ++seed) {
+    const Case c = random_quadrature_fc(seed);
+    expect_matches(c, x1, &x2, testing::tolerance(dt));
+    expect_matches(c, x1, nullptr, testing::tolerance(dt));
+  }
+}
+
+TEST_P(EngineAxis, QuadratureConvolutionalRandomArchitectures) {
+  const DType dt = dtype();
+  const std::vector<std::vector<int64_t>> sizes = {{5, 6, 2}, {4, 5, 1}, {3, 7, 2}};
+  int ran = 0;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    const auto& hw = sizes[seed % sizes.size()];
+    const Tensor x1 = testing::random_tensor({3, hw[0], hw[1], hw[2]}, 60 + seed);
+    const Tensor x2 = testing::random_tensor({1, hw[0], hw[1], hw[2]}, 600 + seed, 1.5);
+    const Case c = random_quadrature_cnn(seed, seed % 3 != 2);
+    try {  // valid windows and strides must leave something of small images
+      Architecture::parse(c.arch).infer_shapes(example_shape_of(x1, "x1"));
+    } catch (const std::exception&) {
+      continue;
+    }
+    ++ran;
+    expect_matches(c, x1, &x2, testing::tolerance(dt));
+    expect_matches(c, x1, nullptr, testing::tolerance(dt));
+  }
+  EXPECT_GE(ran, 6);
+}
+
+// Cases chosen rather than drawn: every activation on 5 x 7 images through gap and flatten and in an FC net;
+// large variances (high Gauss–Hermite orders); a closed form after a quadrature one, which reads the self
+// pass's recorded variances (a self-correlation that missed 1 would move sign by 1e-8); a residual block.
+TEST_P(EngineAxis, QuadratureChosenCases) {
+  const DType dt = dtype();
+  const Tensor x1 = testing::random_tensor({2, 5, 7, 2}, 71),
+               x2 = testing::random_tensor({2, 5, 7, 2}, 72, 1.5);
+  const Tensor v1 = testing::random_tensor({6, 4}, 73), v2 = testing::random_tensor({5, 4}, 74, 3.0);
+  for (const char* act : kQuadratureActivations) {
+    const std::string a(act);
+    expect_matches({"conv(3, w_std=1.1, b_std=0.2), " + a + ", conv(1), gap, dense", Parameterization::kNtk},
+                   x1, &x2, testing::tolerance(dt));
+    const Case flat{"conv(1, w_std=1.1), " + a + ", conv(3, b_std=0.1), sign, flatten, dense",
+                    Parameterization::kStandard};
+    expect_matches(flat, x1, &x2, testing::tolerance(dt));
+    expect_matches(flat, x1, nullptr, testing::tolerance(dt));
+    const Case fc{"dense(w_std=1.4, b_std=0.1), " + a + ", dense(w_std=1.2), sign, dense",
+                  Parameterization::kNtk};
+    expect_matches(fc, v1, &v2, testing::tolerance(dt));
+    expect_matches(fc, v1, nullptr, testing::tolerance(dt));
+  }
+  for (const char* arch :
+       {"dense(w_std=3, b_std=1), tanh, dense(w_std=4), silu, dense",
+        "conv(3, w_std=2.5), softplus, residual(conv(3), elu, conv(1)), flatten, dense, tanh, "
+        "dense"}) {
+    const bool conv = arch[0] == 'c';
+    expect_matches({arch, Parameterization::kNtk}, conv ? x1 : v1, conv ? &x2 : &v2, testing::tolerance(dt));
+    expect_matches({arch, Parameterization::kNtk}, conv ? x1 : v1, nullptr, testing::tolerance(dt));
+  }
+}
+
+// Quadrature kernels do not depend on the thread count or the tiles, and the symmetric kernel K(x, x) is
+// exactly symmetric, with the diagonal (the self pass's pairs) exactly that of K(x, x2) with x2 = x given
+// explicitly.
+TEST_P(EngineAxis, QuadratureThreadsTilesAndSymmetry) {
+  const DType dt = dtype();
+  const bool f32 = dt == DType::kFloat32;
+  struct Input {
+    std::string arch;
+    Tensor x;
+  };
+  const std::vector<Input> inputs = {
+      {"dense(w_std=1.5, b_std=0.1), tanh, dense, layernorm, elu, dense",
+       testing::random_tensor({19, 5}, 81)},
+      {"conv(3, w_std=1.2, b_std=0.1), silu, conv(1), sigmoid, gap, dense",
+       testing::random_tensor({4, 5, 6, 2}, 82)},
+      {"conv(3), elu, avgpool(2, stride=2), conv(3), softplus, flatten, dense, tanh, dense",
+       testing::random_tensor({4, 5, 7, 2}, 83)}};
+  for (const Input& in : inputs) {
+    SCOPED_TRACE(in.arch);
+    const Architecture arch = Architecture::parse(in.arch);
+    KernelOptions o = testing::options(Parameterization::kNtk, dt);
+    o.engine = engine();
+    o.ctx.threads = 1;
+    const Kernels one = compute_kernels(arch, in.x, nullptr, o);
+    o.ctx.threads = 2;
+    const Kernels two = compute_kernels(arch, in.x, nullptr, o);
+    EXPECT_EQ(one.engine, engine());
+    EXPECT_EQ((one.nngp - two.nngp).cwiseAbs().maxCoeff(), 0.0);
+    EXPECT_EQ((one.ntk - two.ntk).cwiseAbs().maxCoeff(), 0.0);
+    const Kernels expl = compute_kernels(arch, in.x, &in.x, o);
+    const int64_t n = in.x.rows();
+    for (int64_t i = 0; i < n; ++i) {
+      EXPECT_EQ(two.nngp(i, i), expl.nngp(i, i)) << i;
+      EXPECT_EQ(two.ntk(i, i), expl.ntk(i, i)) << i;
+      for (int64_t j = 0; j < n; ++j) {
+        EXPECT_EQ(two.nngp(i, j), two.nngp(j, i)) << i << "," << j;
+        EXPECT_EQ(two.ntk(i, j), two.ntk(j, i)) << i << "," << j;
+      }
+    }
+    const double tol = f32 ? 1e-5 : 1e-13;
+    EXPECT_LE(max_rel_diff(expl.nngp, two.nngp), tol);
+    EXPECT_LE(max_rel_diff(expl.ntk, two.ntk), tol);
+    auto eng = KernelEngine::create(arch, in.x, nullptr, o);
+    eng->prepare();
+    for (const TileSpec& t : std::vector<TileSpec>{{0, 3, 1, 4}, {2, 4, 0, 2}, {1, 2, 1, 2}}) {
+      const int64_t ld = t.col_end - t.col_begin;
+      std::vector<double> nd((t.row_end - t.row_begin) * ld), td(nd.size());
+      std::vector<float> nf(nd.size()), tf(nd.size());
+      eng->compute_tile(t, f32 ? static_cast<void*>(nf.data()) : nd.data(),
+                        f32 ? static_cast<void*>(tf.data()) : td.data(), ld);
+      for (int64_t i = t.row_begin; i < t.row_end; ++i)
+        for (int64_t j = t.col_begin; j < t.col_end; ++j) {
+          const int64_t q = (i - t.row_begin) * ld + (j - t.col_begin);
+          EXPECT_NEAR(f32 ? nf[q] : nd[q], two.nngp(i, j), tol * std::abs(two.nngp(i, j))) << i << "," << j;
+          EXPECT_NEAR(f32 ? tf[q] : td[q], two.ntk(i, j), tol * std::abs(two.ntk(i, j))) << i << "," << j;
+        }
+    }
+  }
+}
+
 // Cases outside an engine's scope: the registry says why, `auto` falls back to the reference engine, and an
 // engine asked for by name fails with its reason.
 TEST_P(EngineAxis, SaysWhyOutsideItsScope) {
@@ -474,7 +650,10 @@ TEST_P(EngineAxis, SaysWhyOutsideItsScope) {
     const char* arch;
     const Tensor* x;
   };
-  for (const Out& c : {Out{"dense, tanh, dense", &v},
+  std::string nested = "dense";  // residual blocks nested deeper than the fast engines' stacks of 8
+  for (int k = 0; k < 9; ++k) nested = "residual(dense, " + nested + ")";
+  nested = "dense, " + nested + ", relu, dense";
+  for (const Out& c : {Out{nested.c_str(), &v},
                        Out{"conv(3), relu, residual(conv(3, pad=circular), relu), gap, dense", &img}}) {
     SCOPED_TRACE(c.arch);
     const Architecture arch = Architecture::parse(c.arch);

@@ -5,6 +5,7 @@
 
 #include "common/test_util.h"
 #include "layers/activations.h"
+#include "layers/quadrature.h"
 #include "ntk/arch.h"
 
 namespace ntk {
@@ -13,11 +14,12 @@ namespace {
 struct Cov {
   double v1, v2, c;
 };
-const Cov kCovs[] = {{1.0, 1.0, 0.3}, {0.5, 2.0, -0.7}, {1.7, 0.9, 1.2}, {0.2, 0.3, 0.0}, {2.5, 2.5, 2.4999},
-                     {1.0, 1.0, -0.99}};
+const Cov kCovs[] = {{1.0, 1.0, 0.3}, {0.5, 2.0, -0.7},   {1.7, 0.9, 1.2},
+                     {0.2, 0.3, 0.0}, {2.5, 2.5, 2.4999}, {1.0, 1.0, -0.99}};
 
 void expect_close(double a, double b, double rel, const std::string& what) {
-  EXPECT_LE(std::fabs(a - b), rel * std::max(std::fabs(a), std::fabs(b)) + 1e-14) << what << ": " << a << " vs " << b;
+  EXPECT_LE(std::fabs(a - b), rel * std::max(std::fabs(a), std::fabs(b)) + 1e-14)
+      << what << ": " << a << " vs " << b;
 }
 
 TEST(Activations, ABReluIdentities) {
@@ -51,7 +53,8 @@ TEST(Activations, IdentitiesHoldThroughWholeArchitectures) {
   EXPECT_EQ((relu.ntk - ab.ntk).norm(), 0.0);
   Kernels lr = k("dense, leaky_relu(0.3), dense"), ab2 = k("dense, abrelu(0.3, 1), dense");
   EXPECT_EQ((lr.nngp - ab2.nngp).norm(), 0.0);
-  // a * identity: dense, abrelu(a, a), dense == dense, dense(w_std = a * w_std) without the middle layer's own term.
+  // a * identity: dense, abrelu(a, a), dense == dense, dense(w_std = a * w_std) without the middle layer's
+  // own term.
   Kernels lin = k("dense, abrelu(0.5, 0.5), dense(w_std=2)"), plain = k("dense, dense");
   EXPECT_LT(testing::rel_frobenius(lin.nngp, plain.nngp), 1e-14);
 }
@@ -63,12 +66,14 @@ TEST(Activations, ClosedFormsMatchQuadrature) {
     std::vector<double> args;
     bool kinked;
   };
-  const C cases[] = {{"relu", {}, true},        {"abrelu", {-0.3, 1.4}, true}, {"abs", {}, true},
-                     {"erf", {1.3, 0.7, 0.2}, false}, {"gelu", {}, false},       {"sin", {0.9, 1.3, 0.4}, false}};
+  const C cases[] = {{"relu", {}, true},  {"abrelu", {-0.3, 1.4}, true},
+                     {"abs", {}, true},   {"erf", {1.3, 0.7, 0.2}, false},
+                     {"gelu", {}, false}, {"sin", {0.9, 1.3, 0.4}, false}};
   for (const C& c : cases) {
     auto act = make_activation(c.name, c.args);
     for (const Cov& k : kCovs) {
-      if (std::fabs(k.c) > 0.999 * std::sqrt(k.v1 * k.v2)) continue;  // nearly singular: quadrature is the weak side
+      if (std::fabs(k.c) > 0.999 * std::sqrt(k.v1 * k.v2))
+        continue;  // nearly singular: quadrature is the weak side
       double ff, dd, qff, qdd;
       act->expectations(k.v1, k.v2, k.c, ff, dd);
       quadrature_expectations(*act, c.kinked, 200, k.v1, k.v2, k.c, qff, qdd);
@@ -84,7 +89,8 @@ TEST(Activations, QuadratureOrderIsAccurateTo1e8) {
     const char* name;
     bool kinked;
   };
-  for (const C& c : {C{"tanh", false}, C{"sigmoid", false}, C{"softplus", false}, C{"silu", false}, C{"elu", true}}) {
+  for (const C& c :
+       {C{"tanh", false}, C{"sigmoid", false}, C{"softplus", false}, C{"silu", false}, C{"elu", true}}) {
     auto act = make_activation(c.name);
     for (const Cov& k : kCovs) {
       double ff, dd, hff, hdd;
@@ -93,6 +99,36 @@ TEST(Activations, QuadratureOrderIsAccurateTo1e8) {
       expect_close(ff, hff, 1e-8, std::string(c.name) + " E[φφ]");
       expect_close(dd, hdd, 1e-8, std::string(c.name) + " E[φ'φ']");
     }
+  }
+}
+
+// The quadrature takes its two inputs in a fixed order: swapping them gives the same bits (the fast FC
+// engine computes both (i, j) and (j, i) of its diagonal blocks and relies on it).
+TEST(Activations, QuadratureIsSymmetricInItsInputs) {
+  for (const char* name : {"tanh", "sigmoid", "softplus", "silu", "elu"}) {
+    auto act = make_activation(name);
+    for (const Cov& k : kCovs) {
+      double ff, dd, sff, sdd;
+      act->expectations(k.v1, k.v2, k.c, ff, dd);
+      act->expectations(k.v2, k.v1, k.c, sff, sdd);
+      EXPECT_EQ(ff, sff) << name;
+      EXPECT_EQ(dd, sdd) << name;
+    }
+  }
+}
+
+// The cached rules, asked for from OpenMP threads at once (as the fast engines do, per pair): one rule per
+// order, the same object for every thread.
+TEST(Activations, QuadratureRulesAreSharedAcrossThreads) {
+  constexpr int kOrders = 48;
+  std::vector<const quadrature::Rule*> seen(2 * kOrders);
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+  for (int k = 0; k < 2 * kOrders; ++k) seen[k] = &quadrature::gauss_hermite(300 + k % kOrders);
+  for (int k = 0; k < kOrders; ++k) {
+    EXPECT_EQ(seen[k], seen[k + kOrders]);
+    EXPECT_EQ(seen[k], &quadrature::gauss_hermite(300 + k));
+    EXPECT_EQ(seen[k]->padded_nodes.size() % quadrature::kRulePad, 0u);
+    EXPECT_GE(seen[k]->padded_nodes.size(), seen[k]->nodes.size());
   }
 }
 

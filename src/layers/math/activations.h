@@ -3,7 +3,8 @@
 //   Consts<T> + prepare(ActParams, Consts<T>&)  its constants, computed once per step;
 //   f, df                                       the function and its derivative (finite networks);
 //   map<S>(consts, c, t, with_ntk, x1, x2)      Σ' = E[φ(u)φ(v)], Θ' = Θ·E[φ'(u)φ'(v)] on lanes S;
-// the others (act_smooth.h) f, df and their quadrature settings. Adding a closed-form activation is its
+// the others (act_smooth.h) fdf<S> (φ and φ' on lanes), f, df and their quadrature settings; their sums are
+// math/act_quadrature.h, on lanes too. Adding a closed-form activation is its
 // header, one line in NTK_CLOSED_FORM_ACTIVATIONS and its registry entry (src/layers/activations.cpp); every
 // engine that includes this header then runs it (tests/layers/test_layer_registry.cpp checks that).
 #pragma once
@@ -11,6 +12,7 @@
 #include "layers/math/act_abrelu.h"
 #include "layers/math/act_erf.h"
 #include "layers/math/act_gelu.h"
+#include "layers/math/act_quadrature.h"
 #include "layers/math/act_sign.h"
 #include "layers/math/act_sin.h"
 #include "layers/math/act_smooth.h"

@@ -3,8 +3,8 @@
 // of operations the maps use. Three lane types exist or are planned:
 //   - ScalarLanes<T> (here): one value, plain C++ math; the reference engine (in double) and the CUDA engine
 //     (one thread per value, through NTK_HD);
-//   - Simd<T> (src/kernel/fast_common.h): AVX-512 vectors of 8 doubles or 16 floats, for the fast CPU
-//   engines;
+//   - Simd<T> (src/kernel/simd_avx512.h, simd_avx2.h): AVX-512 or AVX2 vectors of doubles or floats, for the
+//     fast CPU engines;
 // so the math headers use no std containers, no exceptions and no virtual calls, and mark every function
 // NTK_HD.
 #pragma once
@@ -49,9 +49,9 @@ using ntk::WindowParams;
 // bit the result of kAny.
 enum class AcosRange { kAny, kUpper, kCentral };
 
-// sqrt(v1 v2) for v1, v2 >= 0, rounded as if the product were formed exactly in range: outside double's normal
-// range (variances beyond 1e154 or below 1e-154) both factors are first scaled by even powers of two, which is
-// exact, so that an input's correlation with itself stays exactly 1 at any scale.
+// sqrt(v1 v2) for v1, v2 >= 0, rounded as if the product were formed exactly in range: outside double's
+// normal range (variances beyond 1e154 or below 1e-154) both factors are first scaled by even powers of two,
+// which is exact, so that an input's correlation with itself stays exactly 1 at any scale.
 NTK_HD inline double sqrt_product(double v1, double v2) {
   const double p = v1 * v2;
   if ((p <= 1.7976931348623157e308 && p >= 2.2250738585072014e-308) || v1 == 0 || v2 == 0) return ::sqrt(p);
@@ -77,6 +77,11 @@ struct ScalarLanes {
   NTK_HD static V acos(V x) { return ::acos(x); }
   NTK_HD static V asin(V x) { return ::asin(x); }
   NTK_HD static V exp(V x) { return ::exp(x); }
+  NTK_HD static V expm1(V x) { return ::expm1(x); }
+  NTK_HD static V log1p(V x) { return ::log1p(x); }
+  NTK_HD static V tanh(V x) { return ::tanh(x); }
+  NTK_HD static V load(const T* p) { return *p; }
+  NTK_HD static T sum(V x) { return x; }
   NTK_HD static M gt(V a, V b) { return a > b; }
   NTK_HD static M le(V a, V b) { return a <= b; }
   NTK_HD static V blend(M m, V a, V b) { return m ? b : a; }  // m ? b : a, as the vector types
