@@ -59,7 +59,7 @@ using math::AcosRange;
 // acos |ρ| = 2 asin(sqrt((1 - |ρ|)/2)), where 1 - |ρ| is exact, so θ keeps full relative accuracy as ρ → 1
 // (where the kernels' derivatives are steepest); acos(-|ρ|) = π - acos |ρ|.
 template <class L, AcosRange kRange = AcosRange::kAny>
-inline void acos_sin(typename L::V rho, typename L::V& theta, typename L::V& sn) {
+NTK_ALWAYS_INLINE void acos_sin(typename L::V rho, typename L::V& theta, typename L::V& sn) {
   using T = typename L::T;
   using V = typename L::V;
   const V one = L::set1(T(1)), half = L::set1(T(0.5));

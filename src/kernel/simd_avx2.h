@@ -127,7 +127,7 @@ struct Simd<double> {
   static inline V acos(V x) { return Sleef_acosd4_u35avx2(x); }
   static inline V asin(V x) { return Sleef_asind4_u35avx2(x); }
   template <math::AcosRange kRange = math::AcosRange::kAny>
-  static inline void acos_sin(V rho, V& theta, V& sn) {
+  static NTK_ALWAYS_INLINE void acos_sin(V rho, V& theta, V& sn) {
     vmath::acos_sin<vmath::Lanes<double>, kRange>(rho, theta, sn);
   }
   static inline V exp(V x) { return Sleef_expd4_u10avx2(x); }
@@ -222,7 +222,7 @@ struct Simd<float> {
   static inline V acos(V x) { return Sleef_acosf8_u35avx2(x); }
   static inline V asin(V x) { return Sleef_asinf8_u35avx2(x); }
   template <math::AcosRange kRange = math::AcosRange::kAny>
-  static inline void acos_sin(V rho, V& theta, V& sn) {
+  static NTK_ALWAYS_INLINE void acos_sin(V rho, V& theta, V& sn) {
     vmath::acos_sin<vmath::Lanes<float>, kRange>(rho, theta, sn);
   }
   static inline V exp(V x) { return Sleef_expf8_u10avx2(x); }

@@ -118,7 +118,7 @@ struct Simd<double> {
   static inline V acos(V x) { return Sleef_acosd8_u35avx512f(x); }
   static inline V asin(V x) { return Sleef_asind8_u35avx512f(x); }
   template <math::AcosRange kRange = math::AcosRange::kAny>
-  static inline void acos_sin(V rho, V& theta, V& sn) {
+  static NTK_ALWAYS_INLINE void acos_sin(V rho, V& theta, V& sn) {
     vmath::acos_sin<vmath::Lanes<double>, kRange>(rho, theta, sn);
   }
   static inline V exp(V x) { return Sleef_expd8_u10avx512f(x); }
@@ -199,7 +199,7 @@ struct Simd<float> {
   static inline V acos(V x) { return Sleef_acosf16_u35avx512f(x); }
   static inline V asin(V x) { return Sleef_asinf16_u35avx512f(x); }
   template <math::AcosRange kRange = math::AcosRange::kAny>
-  static inline void acos_sin(V rho, V& theta, V& sn) {
+  static NTK_ALWAYS_INLINE void acos_sin(V rho, V& theta, V& sn) {
     vmath::acos_sin<vmath::Lanes<float>, kRange>(rho, theta, sn);
   }
   static inline V exp(V x) { return Sleef_expf16_u10avx512f(x); }
