@@ -210,6 +210,33 @@ class EngineAxis : public ::testing::TestWithParam<EngineParam> {
   void expect_matches(const Case& c, const Tensor& x1, const Tensor* x2, double tol) const {
     expect_engine_matches(engine(), c, x1, x2, dtype(), tol);
   }
+
+  // Random architectures make(seed) for seed < seeds (until `enough` have run) on images of the given sizes,
+  // n1 of them (seed x1_seed + seed) against n2 others (x2_seed + seed, scale 1.5) and the symmetric kernel;
+  // a case whose shapes do not infer, or that skip(arch, x1) rejects, is left out. Returns how many ran.
+  template <class Make, class Skip>
+  int expect_random_cases(const std::vector<std::vector<int64_t>>& sizes, int64_t n1, int64_t n2,
+                          uint64_t x1_seed, uint64_t x2_seed, uint64_t seeds, int enough, Make make,
+                          Skip skip) const {
+    int ran = 0;
+    for (uint64_t seed = 0; seed < seeds && ran < enough; ++seed) {
+      const auto& hw = sizes[seed % sizes.size()];
+      const Tensor x1 = testing::random_tensor({n1, hw[0], hw[1], hw[2]}, x1_seed + seed);
+      const Tensor x2 = testing::random_tensor({n2, hw[0], hw[1], hw[2]}, x2_seed + seed, 1.5);
+      const Case c = make(seed);
+      try {  // strides and valid windows must leave something of small images
+        const Architecture arch = Architecture::parse(c.arch);
+        arch.infer_shapes(example_shape_of(x1, "x1"));
+        if (skip(arch, x1)) continue;
+      } catch (const std::exception&) {
+        continue;
+      }
+      ++ran;
+      expect_matches(c, x1, &x2, testing::tolerance(dtype()));
+      expect_matches(c, x1, nullptr, testing::tolerance(dtype()));
+    }
+    return ran;
+  }
 };
 
 TEST_P(EngineAxis, FullyConnectedRandomArchitectures) {
@@ -279,23 +306,12 @@ TEST_P(EngineAxis, ConvolutionalDeep) {
 // architectures on odd image sizes, x1 against a different x2 (whose position covariance is not symmetric, so
 // that a plane combined from the wrong offsets shows) and the symmetric kernel.
 TEST_P(EngineAxis, PooledStridedCircularRandomArchitectures) {
-  const DType dt = dtype();
-  const std::vector<std::vector<int64_t>> sizes = {{7, 9, 2}, {6, 5, 3}, {9, 9, 1}, {5, 11, 2}, {8, 8, 2}};
-  int ran = 0;
-  for (uint64_t seed = 0; seed < 60 && ran < 30; ++seed) {
-    const auto& hw = sizes[seed % sizes.size()];
-    const Tensor x1 = testing::random_tensor({5, hw[0], hw[1], hw[2]}, 30 + seed);
-    const Tensor x2 = testing::random_tensor({4, hw[0], hw[1], hw[2]}, 300 + seed, 1.5);
-    Case c = random_pooled_cnn(seed, seed % 3 != 2);
-    try {  // strides and valid windows must leave something of small images
-      if (circular_window_covers_image(Architecture::parse(c.arch), example_shape_of(x1, "x1"))) continue;
-    } catch (const std::exception&) {
-      continue;
-    }
-    ++ran;
-    expect_matches(c, x1, &x2, testing::tolerance(dt));
-    expect_matches(c, x1, nullptr, testing::tolerance(dt));
-  }
+  const int ran = expect_random_cases(
+      {{7, 9, 2}, {6, 5, 3}, {9, 9, 1}, {5, 11, 2}, {8, 8, 2}}, 5, 4, 30, 300, 60, 30,
+      [](uint64_t seed) { return random_pooled_cnn(seed, seed % 3 != 2); },
+      [](const Architecture& a, const Tensor& x) {
+        return circular_window_covers_image(a, example_shape_of(x, "x1"));
+      });
   EXPECT_GE(ran, 20);
 }
 
@@ -529,23 +545,10 @@ TEST_P(EngineAxis, QuadratureFullyConnectedRandomArchitectures) {
 }
 
 TEST_P(EngineAxis, QuadratureConvolutionalRandomArchitectures) {
-  const DType dt = dtype();
-  const std::vector<std::vector<int64_t>> sizes = {{5, 6, 2}, {4, 5, 1}, {3, 7, 2}};
-  int ran = 0;
-  for (uint64_t seed = 0; seed < 8; ++seed) {
-    const auto& hw = sizes[seed % sizes.size()];
-    const Tensor x1 = testing::random_tensor({3, hw[0], hw[1], hw[2]}, 60 + seed);
-    const Tensor x2 = testing::random_tensor({1, hw[0], hw[1], hw[2]}, 600 + seed, 1.5);
-    const Case c = random_quadrature_cnn(seed, seed % 3 != 2);
-    try {  // valid windows and strides must leave something of small images
-      Architecture::parse(c.arch).infer_shapes(example_shape_of(x1, "x1"));
-    } catch (const std::exception&) {
-      continue;
-    }
-    ++ran;
-    expect_matches(c, x1, &x2, testing::tolerance(dt));
-    expect_matches(c, x1, nullptr, testing::tolerance(dt));
-  }
+  const int ran = expect_random_cases(
+      {{5, 6, 2}, {4, 5, 1}, {3, 7, 2}}, 3, 1, 60, 600, 8, 8,
+      [](uint64_t seed) { return random_quadrature_cnn(seed, seed % 3 != 2); },
+      [](const Architecture&, const Tensor&) { return false; });
   EXPECT_GE(ran, 6);
 }
 
