@@ -237,16 +237,34 @@ class EngineAxis : public ::testing::TestWithParam<EngineParam> {
     }
     return ran;
   }
+
+  // The symmetric kernel of x with options o on 1 and 2 threads: run by this engine, bit-identical. Returns
+  // the 2-thread kernel and leaves o at 2 threads.
+  Kernels expect_same_across_threads(const Architecture& arch, const Tensor& x, KernelOptions& o) const {
+    o.ctx.threads = 1;
+    const Kernels one = compute_kernels(arch, x, nullptr, o);
+    o.ctx.threads = 2;
+    Kernels two = compute_kernels(arch, x, nullptr, o);
+    EXPECT_EQ(one.engine, engine());
+    EXPECT_EQ((one.nngp - two.nngp).cwiseAbs().maxCoeff(), 0.0);
+    EXPECT_EQ((one.ntk - two.ntk).cwiseAbs().maxCoeff(), 0.0);
+    return two;
+  }
+
+  // make(seed) for seed < seeds: x1 against x2, and the symmetric kernel of x1.
+  template <class Make>
+  void expect_seeded_cases(uint64_t seeds, const Tensor& x1, const Tensor& x2, Make make) const {
+    for (uint64_t seed = 0; seed < seeds; ++seed) {
+      const Case c = make(seed);
+      expect_matches(c, x1, &x2, testing::tolerance(dtype()));
+      expect_matches(c, x1, nullptr, testing::tolerance(dtype()));
+    }
+  }
 };
 
 TEST_P(EngineAxis, FullyConnectedRandomArchitectures) {
-  const DType dt = dtype();
-  const Tensor x1 = testing::random_tensor({37, 13}, 1), x2 = testing::random_tensor({29, 13}, 2, 2.0);
-  for (uint64_t seed = 0; seed < 40; ++seed) {
-    const Case c = random_fc(seed);
-    expect_matches(c, x1, &x2, testing::tolerance(dt));
-    expect_matches(c, x1, nullptr, testing::tolerance(dt));
-  }
+  expect_seeded_cases(40, testing::random_tensor({37, 13}, 1), testing::random_tensor({29, 13}, 2, 2.0),
+                      random_fc);
 }
 
 TEST_P(EngineAxis, FullyConnectedDeepAndDuplicated) {
@@ -391,12 +409,7 @@ TEST_P(EngineAxis, ArbitraryTilesAndThreads) {
     const Architecture arch = Architecture::parse(in.arch);
     KernelOptions o = testing::options(Parameterization::kNtk, dt);
     o.engine = engine();
-    o.ctx.threads = 1;
-    const Kernels one = compute_kernels(arch, in.x, nullptr, o);
-    o.ctx.threads = 2;
-    const Kernels two = compute_kernels(arch, in.x, nullptr, o);
-    EXPECT_EQ((one.nngp - two.nngp).cwiseAbs().maxCoeff(), 0.0);
-    EXPECT_EQ((one.ntk - two.ntk).cwiseAbs().maxCoeff(), 0.0);
+    const Kernels two = expect_same_across_threads(arch, in.x, o);
     auto engine = KernelEngine::create(arch, in.x, nullptr, o);
     engine->prepare();
     const int64_t n = in.x.rows();
@@ -535,13 +548,8 @@ Case random_quadrature_cnn(uint64_t seed, bool gap) {
 }
 
 TEST_P(EngineAxis, QuadratureFullyConnectedRandomArchitectures) {
-  const DType dt = dtype();
-  const Tensor x1 = testing::random_tensor({11, 6}, 51), x2 = testing::random_tensor({9, 6}, 52, 1.7);
-  for (uint64_t seed = 0; seed < 15; ++seed) {
-    const Case c = random_quadrature_fc(seed);
-    expect_matches(c, x1, &x2, testing::tolerance(dt));
-    expect_matches(c, x1, nullptr, testing::tolerance(dt));
-  }
+  expect_seeded_cases(15, testing::random_tensor({11, 6}, 51), testing::random_tensor({9, 6}, 52, 1.7),
+                      random_quadrature_fc);
 }
 
 TEST_P(EngineAxis, QuadratureConvolutionalRandomArchitectures) {
@@ -605,13 +613,7 @@ TEST_P(EngineAxis, QuadratureThreadsTilesAndSymmetry) {
     const Architecture arch = Architecture::parse(in.arch);
     KernelOptions o = testing::options(Parameterization::kNtk, dt);
     o.engine = engine();
-    o.ctx.threads = 1;
-    const Kernels one = compute_kernels(arch, in.x, nullptr, o);
-    o.ctx.threads = 2;
-    const Kernels two = compute_kernels(arch, in.x, nullptr, o);
-    EXPECT_EQ(one.engine, engine());
-    EXPECT_EQ((one.nngp - two.nngp).cwiseAbs().maxCoeff(), 0.0);
-    EXPECT_EQ((one.ntk - two.ntk).cwiseAbs().maxCoeff(), 0.0);
+    const Kernels two = expect_same_across_threads(arch, in.x, o);
     const Kernels expl = compute_kernels(arch, in.x, &in.x, o);
     const int64_t n = in.x.rows();
     for (int64_t i = 0; i < n; ++i) {
