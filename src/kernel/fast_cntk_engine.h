@@ -343,8 +343,8 @@ class CntkEngine final : public KernelEngine {
     for (int64_t i = 0; i < n; ++i)
       for (int64_t q = 0; q < p; ++q)
         for (int64_t ch = 0; ch < c0_; ++ch) side.xp[(i * c0_ + ch) * p + q] = x.row(i)[q * c0_ + ch];
-    side.A.assign(static_cast<size_t>(n * std::max<int64_t>(per_input_, 1) + S::W),
-                  T(0));  // + W: see store_row
+    // + W: the self maps are read as whole vectors (see store_row).
+    side.A.assign(static_cast<size_t>(n * std::max<int64_t>(per_input_, 1) + S::W), T(0));
     side.B.assign(side.A.size(), T(0));
     side.Q.assign(side.A.size(), T(0));
     if (segs_.size() > 1) {

@@ -149,7 +149,23 @@ inline void arc_cosine_rows(const math::ABReluAct::Consts<typename S::T>& k, typ
   dispatch_range(upper == S::tail(S::W), central == S::tail(S::W), near, all_rows);
 }
 
-// arc_cosine_block's rare case, some lane near |ρ| = 1: out of line, so that its scalar calls leave the
+// The arc-cosine map of arc_cosine_block on its R vectors once the range is known; kExact as in math::angle.
+template <class S, int R, bool kRelu, bool kExact>
+NTK_ALWAYS_INLINE void arc_cosine_block_map(const math::ABReluAct::Consts<typename S::T>& k, typename S::V* c,
+                                            typename S::V* t, bool with_ntk, const typename S::V* a1,
+                                            const typename S::V* q1, const typename S::V* a2,
+                                            const typename S::V* q2, const typename S::V* rho, bool upper,
+                                            bool central) {
+  auto all_rows = [&](auto range, auto exact) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      math::ABReluAct::map_correlated<S, decltype(range)::value, kRelu, decltype(exact)::value>(
+          k, rho[r], c[r], t[r], with_ntk, a1[r], q1[r], a2[r], q2[r]);
+  };
+  dispatch_range(upper, central, kExact, all_rows);
+}
+
+// Its rare case, some lane near |ρ| = 1: out of line, so that the exact path's scalar calls leave the
 // register allocation of the common case alone (values live across a call are kept in memory).
 template <class S, int R, bool kRelu>
 __attribute__((noinline)) void arc_cosine_block_exact(const math::ABReluAct::Consts<typename S::T>& k,
@@ -157,12 +173,7 @@ __attribute__((noinline)) void arc_cosine_block_exact(const math::ABReluAct::Con
                                                       const typename S::V* a1, const typename S::V* q1,
                                                       const typename S::V* a2, const typename S::V* q2,
                                                       const typename S::V* rho, bool upper, bool central) {
-  auto all_rows = [&](auto range, auto exact) {
-    for (int r = 0; r < R; ++r)
-      math::ABReluAct::map_correlated<S, decltype(range)::value, kRelu, decltype(exact)::value>(
-          k, rho[r], c[r], t[r], with_ntk, a1[r], q1[r], a2[r], q2[r]);
-  };
-  dispatch_range(upper, central, true, all_rows);
+  arc_cosine_block_map<S, R, kRelu, true>(k, c, t, with_ntk, a1, q1, a2, q2, rho, upper, central);
 }
 
 // ABRelu on R vectors of pairs whose self quantities vary by lane (R rows of a CNTK plane), side by side:
@@ -204,17 +215,10 @@ NTK_ALWAYS_INLINE void arc_cosine_block(const math::ABReluAct::Consts<typename S
     }
     central = mid == full;
   }
-  if (near) {
+  if (near)
     arc_cosine_block_exact<S, R, kRelu>(k, c, t, with_ntk, a1, q1, a2, q2, rho, upper == full, central);
-    return;
-  }
-  auto all_rows = [&](auto range, auto exact) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      math::ABReluAct::map_correlated<S, decltype(range)::value, kRelu, decltype(exact)::value>(
-          k, rho[r], c[r], t[r], with_ntk, a1[r], q1[r], a2[r], q2[r]);
-  };
-  dispatch_range(upper == full, central, false, all_rows);
+  else
+    arc_cosine_block_map<S, R, kRelu, false>(k, c, t, with_ntk, a1, q1, a2, q2, rho, upper == full, central);
 }
 
 }  // namespace NTK_ISA
