@@ -20,6 +20,10 @@ std::string isa_unavailable(Isa isa);
 // A fast engine of the ISA for the case, or nullptr with the reason in *why. The ISA must be available.
 std::unique_ptr<KernelEngine> make_engine(Isa isa, const EngineCase& c, std::string* why);
 
+// "" when the inputs' magnitudes suit engines that keep variances within 1e150 (the fast CPU engines, the
+// GPU engine), else why not.
+std::string input_out_of_range(const EngineCase& c);
+
 // Registers "fast-avx512" and "fast-avx2" (before the reference engine, so that `auto` prefers them).
 void register_engines(EngineRegistry& registry);
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "kernel/fast_engines.h"
+#include "kernel/gpu_engines.h"
 #include "kernel/reference_engine.h"
 #include "ntk/engine_registry.h"
 #include "ntk/error.h"
@@ -56,8 +57,9 @@ std::vector<std::string> EngineRegistry::names() const {
 void register_builtin_engines(EngineRegistry& registry) {
   fast::register_engines(registry);  // before the reference engine: `auto` tries entries in order
   register_reference_engine(registry);
+  gpu::register_host_engine(registry);  // after the reference engine: `auto` never picks it
 #if defined(NTK_ENABLE_CUDA)
-  register_cuda_engine(registry);
+  gpu::register_cuda_engine(registry);
 #endif
 }
 

@@ -1,5 +1,5 @@
 list(APPEND NTK_SOURCES src/kernel/engine.cpp src/kernel/numeric_guard.cpp src/kernel/registry.cpp src/kernel/multidepth.cpp
-  src/kernel/tile_driver.cpp src/kernel/tiled_job.cpp)
+  src/kernel/tile_driver.cpp src/kernel/tiled_job.cpp src/kernel/gpu_engine.cpp)
 # Fast engines: one translation unit per engine and instruction set (AVX-512, AVX2), each behind its
 # `#pragma GCC target` and chosen at run time (fast_isa.h); SLEEF's vector math.
 set(NTK_FAST_SOURCES src/kernel/fast_dispatch.cpp src/kernel/fast_fc_avx512.cpp src/kernel/fast_fc_avx2.cpp

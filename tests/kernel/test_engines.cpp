@@ -189,11 +189,13 @@ void expect_engine_matches(const std::string& engine, const Case& c, const Tenso
   const Architecture arch = Architecture::parse(c.arch);
   KernelOptions o = testing::options(c.p, dtype);
   o.engine = engine;
+  o.ctx.device = EngineRegistry::instance().find(engine)->device;
   const std::string why = EngineRegistry::instance().find(engine)->why_not(EngineCase{arch, x1, x2, o});
   ASSERT_EQ(why, "") << "the engine does not take this case";
   const Kernels k = compute_kernels(arch, x1, x2, o);
   EXPECT_EQ(k.engine, engine);
   o.engine = "reference";
+  o.ctx.device = Device::kCpu;
   const Kernels ref = compute_kernels(arch, x1, x2, o);
   EXPECT_LE(max_rel_diff(k.nngp, ref.nngp), tol);
   EXPECT_LE(max_rel_diff(k.ntk, ref.ntk), tol);
